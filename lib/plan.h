@@ -1,0 +1,166 @@
+/*
+ * The desired kernel state.  plan_build() is a pure function of the configuration and the
+ * observed facts; the apply engine diffs its result against the kernel and changes only what
+ * differs.  Every object here is one uplinkd owns (or, for sysctls and tokens, sets and
+ * restores on `down`).
+ */
+#ifndef UPLINK_PLAN_H
+#define UPLINK_PLAN_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+#include "facts.h"
+#include "mape.h"
+#include "nftplan.h"
+#include "util.h"
+
+enum plan_link_kind {
+	PLAN_LINK_VLAN,
+	PLAN_LINK_IP6TNL, /* mode ipip6, encaplimit none */
+};
+
+struct plan_link {
+	char name[IFNAMSIZ];
+	enum plan_link_kind kind;
+	char parent[IFNAMSIZ];   /* VLAN: the NIC; ip6tnl: the underlay device (IFLA_IPTUN_LINK) */
+	uint16_t vlan_id;
+	bool has_local;          /* ip6tnl: false = any (the kernel picks by route) */
+	struct in6_addr local, remote;
+	uint32_t mtu;            /* 0: kernel default */
+	const char *uplink;
+};
+
+/* A setting on an interface uplinkd does not create (the WAN NIC): MTU, administratively up. */
+struct plan_dev {
+	char name[IFNAMSIZ];
+	uint32_t mtu;            /* 0: leave */
+	const char *uplink;
+};
+
+struct plan_sysctl {
+	char key[96];            /* dotted, as sysctl(8) writes it: net.ipv6.conf.wan.accept_ra */
+	char value[16];
+};
+
+struct plan_token {
+	char dev[IFNAMSIZ];
+	struct in6_addr token;
+	const char *uplink;
+};
+
+struct plan_addr {
+	char dev[IFNAMSIZ];
+	struct ip_prefix addr;   /* address with its prefix length (host bits kept) */
+	bool nodad;
+	bool noprefixroute;
+	const char *uplink;
+};
+
+enum plan_route_type {
+	PLAN_RT_UNICAST,
+	PLAN_RT_UNREACHABLE,
+};
+
+struct plan_route {
+	uint32_t table;
+	struct ip_prefix dst;
+	enum plan_route_type type;
+	struct ip_addr gw;       /* family 0: none */
+	char dev[IFNAMSIZ];      /* "" for unreachable */
+	uint32_t metric;
+	const char *uplink;
+};
+
+enum plan_rule_action {
+	PLAN_RULE_LOOKUP,
+	PLAN_RULE_PROHIBIT,
+};
+
+struct plan_rule {
+	int family;
+	uint32_t priority;
+	enum plan_rule_action action;
+	uint32_t table;
+	bool has_src;
+	struct ip_prefix src;
+	uint32_t fwmark, fwmask; /* fwmask 0: no fwmark match */
+	int suppress_prefixlen;  /* -1: none */
+	char comment[64];
+};
+
+/* A process uplinkd runs for an uplink (pppd, a DHCPv6-PD client). */
+enum plan_proc_kind {
+	PLAN_PROC_PPPD,
+	PLAN_PROC_DHCPV6_PD,
+};
+
+struct plan_proc {
+	enum plan_proc_kind kind;
+	const char *uplink;
+	char dev[IFNAMSIZ];      /* pppd: the Ethernet device; dhcp6: the interface it asks on */
+	char ifname[IFNAMSIZ];   /* pppd: the ppp interface name */
+};
+
+enum plan_uplink_state {
+	PLAN_UP,        /* ready and chosen when it is the best */
+	PLAN_WAITING,   /* missing a fact (prefix, AFTR, session) */
+	PLAN_DOWN,      /* link down, health check failed, administratively down, or inactive */
+	PLAN_DISABLED,  /* disabled = yes */
+};
+
+/* What the plan says about each uplink, for messages and `status`. */
+struct plan_uplink {
+	const struct cfg_uplink *cfg;
+	enum plan_uplink_state state;
+	char reason[160];
+	uint32_t mark;
+	bool ready;              /* its table has a route through it */
+	bool usable;             /* ready, healthy, up, active */
+	bool has_ipv4;
+	struct in_addr ipv4;     /* the IPv4 address traffic leaves with (NAT source) */
+	bool has_local6;
+	struct in6_addr local6;  /* tunnel local / WAN address */
+	bool has_mape;
+	struct mape_result mape;
+	const char *mape_service;
+};
+
+struct plan {
+	const struct config *cfg;
+	VEC(struct plan_sysctl) sysctls;
+	VEC(struct plan_link) links;
+	VEC(struct plan_dev) devs;
+	VEC(struct plan_token) tokens;
+	VEC(struct plan_addr) addrs;
+	VEC(struct plan_route) routes;
+	VEC(struct plan_rule) rules;
+	VEC(struct plan_proc) procs;
+	struct plan_uplink *uplinks; /* indexed like cfg->uplinks */
+	struct nftp_table nft;
+	const struct cfg_uplink *default4, *default6; /* main table's default route, or NULL */
+};
+
+/* Rule priorities, relative to [global] rule-priority. */
+#define PLAN_PRIO_SUPPRESS 0
+#define PLAN_PRIO_SOURCE 1      /* + uplink index: from <uplink address> */
+#define PLAN_PRIO_UPLINK 256    /* + uplink index: fwmark <uplink mark> */
+#define PLAN_PRIO_CLASS 512     /* + class index: fwmark <policy chain mark> */
+#define PLAN_PRIO_SPAN 768
+
+/* 0, or -ENOMEM / -EINVAL (with e) for an inconsistent config or facts. */
+int plan_build(const struct config *cfg, const struct facts *facts, struct plan *out,
+	       struct ul_err *e);
+void plan_free(struct plan *p);
+
+/* The plan as commands in ip/sysctl/nft vocabulary (a runnable script), sorted. */
+void plan_print(const struct plan *p, struct strbuf *sb);
+void plan_print_json(const struct plan *p, struct strbuf *sb);
+
+const char *plan_state_name(enum plan_uplink_state s);
+
+#endif

@@ -1,0 +1,402 @@
+/* The planner: golden outputs for every example, and the decisions it makes. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "testlib.h"
+
+#define GOLDEN_DIR "tests/unit/golden"
+
+static char **examples;
+static size_t n_examples;
+
+static const char *example_name(size_t i)
+{
+	return i == n_examples ? "uplinkd.conf.example" : examples[i];
+}
+
+static struct config *load(const char *src)
+{
+	const char *path = tl_stage_config(src);
+	struct cfg_diags d;
+	struct config *cfg = cfg_load(path, &d);
+
+	ck_assert_msg(cfg != NULL, "%s: %s", src, d.n ? d.v[0].text : "?");
+	cfg_diags_free(&d);
+	return cfg;
+}
+
+static void set_facts(struct facts *f, const struct config *cfg, const char *const *kv)
+{
+	struct ul_err e;
+
+	ck_assert_int_eq(facts_init(f, cfg), 0);
+	for (; kv && *kv; kv++)
+		ck_assert_msg(facts_set(f, cfg, *kv, &e) == 0, "%s: %s", *kv, e.msg);
+}
+
+static char *plan_text(const struct config *cfg, const struct facts *f, struct plan *p)
+{
+	struct strbuf sb = { 0 };
+	struct ul_err e = { "" };
+	char *out, prefix[128];
+
+	ck_assert_msg(plan_build(cfg, f, p, &e) == 0, "plan_build: %s", e.msg);
+	plan_print(p, &sb);
+	ck_assert(!sb.oom);
+	snprintf(prefix, sizeof(prefix), "%s/", tl_tmpdir());
+	out = tl_replace(sb.s, prefix, "/etc/uplinkd/");
+	sb_free(&sb);
+	return out;
+}
+
+/* Facts for an example: tests/unit/golden/NAME.facts, one UPLINK.KEY=VALUE a line. */
+static void golden_facts(const char *name, const struct config *cfg, struct facts *f)
+{
+	char path[512], *text, *line, *save = NULL;
+	struct ul_err e;
+
+	ck_assert_int_eq(facts_init(f, cfg), 0);
+	snprintf(path, sizeof(path), "%s/%s.facts", GOLDEN_DIR, name);
+	text = tl_read_file(path);
+	if (!text)
+		return;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '#' || !line[0])
+			continue;
+		ck_assert_msg(facts_set(f, cfg, line, &e) == 0, "%s: %s", path, e.msg);
+	}
+	free(text);
+}
+
+START_TEST(golden)
+{
+	const char *name = example_name(_i);
+	char src[256], path[512], *got, *want;
+	struct config *cfg;
+	struct facts f;
+	struct plan p;
+
+	if (_i == (int)n_examples)
+		snprintf(src, sizeof(src), "conf/%s", name);
+	else
+		snprintf(src, sizeof(src), "conf/examples/%s", name);
+	cfg = load(src);
+	golden_facts(name, cfg, &f);
+	got = plan_text(cfg, &f, &p);
+	snprintf(path, sizeof(path), "%s/%s.plan", GOLDEN_DIR, name);
+	want = tl_golden(path, got);
+	ck_assert_msg(want != NULL, "missing %s (run with UPDATE_GOLDEN=1 to create it)", path);
+	ck_assert_msg(!strcmp(got, want), "%s differs from the plan:\n%s", path, got);
+
+	/* pure: the same inputs give the same plan */
+	plan_free(&p);
+	free(want);
+	want = plan_text(cfg, &f, &p);
+	ck_assert_str_eq(got, want);
+	free(want);
+	free(got);
+	plan_free(&p);
+	facts_free(&f);
+	cfg_free(cfg);
+}
+END_TEST
+
+static const struct plan_rule *find_rule(const struct plan *p, int family, uint32_t prio)
+{
+	for (size_t i = 0; i < p->rules.n; i++) {
+		if (p->rules.v[i].family == family && p->rules.v[i].priority == prio)
+			return &p->rules.v[i];
+	}
+	return NULL;
+}
+
+static const struct plan_route *find_route(const struct plan *p, int family, uint32_t table)
+{
+	for (size_t i = 0; i < p->routes.n; i++) {
+		if (p->routes.v[i].dst.addr.family == family && p->routes.v[i].table == table &&
+		    p->routes.v[i].dst.len == 0)
+			return &p->routes.v[i];
+	}
+	return NULL;
+}
+
+static const struct plan_link *find_link(const struct plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->links.n; i++) {
+		if (!strcmp(p->links.v[i].name, name))
+			return &p->links.v[i];
+	}
+	return NULL;
+}
+
+#define POLICY_CONF "conf/examples/pppoe-mape-policy.conf"
+#define V6PLUS_PREFIX "wan.prefix=240b:10:3f6c:d400::/64"
+
+static void build(const char *conf, const char *const *kv, struct config **cfg, struct plan *p)
+{
+	struct facts f;
+	struct ul_err e = { "" };
+
+	*cfg = load(conf);
+	set_facts(&f, *cfg, kv);
+	ck_assert_msg(plan_build(*cfg, &f, p, &e) == 0, "%s", e.msg);
+	facts_free(&f);
+}
+
+START_TEST(all_up_defaults_to_best_priority)
+{
+	const char *kv[] = { V6PLUS_PREFIX, "ocn.ipv4=198.51.100.7", NULL };
+	const struct plan_route *r;
+	const struct plan_rule *rule;
+	struct config *cfg;
+	struct plan p;
+
+	build(POLICY_CONF, kv, &cfg, &p);
+	ck_assert_str_eq(p.default4->name, "v6plus");
+	r = find_route(&p, AF_INET, 254);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_str_eq(r->dev, "v6plus");
+	/* both policies share the chain ocn -> v6plus: one class, mark 4, table of ocn */
+	rule = find_rule(&p, AF_INET, 10000 + PLAN_PRIO_CLASS);
+	ck_assert_ptr_nonnull(rule);
+	ck_assert_uint_eq(rule->fwmark, 4u << 16);
+	ck_assert_uint_eq(rule->table, 102);
+	ck_assert_ptr_null(find_rule(&p, AF_INET, 10000 + PLAN_PRIO_CLASS + 1));
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(pppoe_down_fails_policy_over)
+{
+	const char *kv[] = { V6PLUS_PREFIX, "ocn.state=down", NULL };
+	const struct plan_rule *rule;
+	const struct plan_route *r;
+	struct config *cfg;
+	struct plan p;
+
+	build(POLICY_CONF, kv, &cfg, &p);
+	rule = find_rule(&p, AF_INET, 10000 + PLAN_PRIO_CLASS);
+	ck_assert_uint_eq(rule->table, 101); /* v6plus */
+	ck_assert_int_eq(rule->action, PLAN_RULE_LOOKUP);
+	r = find_route(&p, AF_INET, 102);
+	ck_assert_int_eq(r->type, PLAN_RT_UNREACHABLE); /* marked traffic never leaks elsewhere */
+	ck_assert_int_eq(p.uplinks[2].state, PLAN_DOWN);
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(mape_health_failure_moves_default)
+{
+	const char *kv[] = { V6PLUS_PREFIX, "ocn.ipv4=198.51.100.7", "v6plus.state=failed", NULL };
+	const struct plan_route *r;
+	struct config *cfg;
+	struct plan p;
+
+	build(POLICY_CONF, kv, &cfg, &p);
+	ck_assert_str_eq(p.default4->name, "ocn");
+	r = find_route(&p, AF_INET, 254);
+	ck_assert_str_eq(r->dev, "ocn");
+	/* a failed health check keeps the uplink's own table, so its probes still get out */
+	r = find_route(&p, AF_INET, 101);
+	ck_assert_int_eq(r->type, PLAN_RT_UNICAST);
+	ck_assert_str_eq(r->dev, "v6plus");
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(mape_waits_for_prefix)
+{
+	struct config *cfg;
+	struct plan p;
+
+	build(POLICY_CONF, NULL, &cfg, &p);
+	ck_assert_int_eq(p.uplinks[1].state, PLAN_WAITING);
+	ck_assert_ptr_null(find_link(&p, "v6plus"));
+	ck_assert_int_eq(find_route(&p, AF_INET, 101)->type, PLAN_RT_UNREACHABLE);
+	ck_assert_ptr_null(p.default4); /* ocn has no session either */
+	ck_assert_ptr_null(find_route(&p, AF_INET, 254));
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(prefix_change_recomputes_mape)
+{
+	const char *a[] = { V6PLUS_PREFIX, NULL };
+	const char *b[] = { "wan.prefix=240b:10:abcd:ef00::/64", NULL };
+	struct config *cfg1, *cfg2;
+	struct plan p1, p2;
+	char buf[64];
+
+	build(POLICY_CONF, a, &cfg1, &p1);
+	build(POLICY_CONF, b, &cfg2, &p2);
+	ck_assert_str_eq(inet_ntop(AF_INET, &p1.uplinks[1].ipv4, buf, sizeof(buf)), "106.72.63.108");
+	ck_assert_uint_eq(p1.uplinks[1].mape.psid, 212);
+	/* 240b:10:abcd:ef00::/56: EA = bits 31..56 */
+	ck_assert_str_ne(inet_ntop(AF_INET, &p2.uplinks[1].ipv4, buf, sizeof(buf)), "106.72.63.108");
+	ck_assert(memcmp(&find_link(&p1, "v6plus")->local, &find_link(&p2, "v6plus")->local, 16) != 0);
+	plan_free(&p1);
+	plan_free(&p2);
+	cfg_free(cfg1);
+	cfg_free(cfg2);
+}
+END_TEST
+
+START_TEST(fallback_none_fails_closed)
+{
+	char conf[512];
+	const char *kv[] = { "wan.prefix=240b:10:3f6c:d400::/64", "ds.state=down", NULL };
+	const struct plan_rule *rule;
+	struct config *cfg;
+	struct plan p;
+
+	snprintf(conf, sizeof(conf), "%s/closed.conf", tl_tmpdir());
+	ck_assert_int_eq(tl_write_file(conf,
+		"[global]\nlan = br0\n[uplink wan]\ntype = ipoe\ndevice = eth1\n"
+		"[uplink ds]\ntype = dslite\nover = wan\naftr = 2001:db8::1\n"
+		"[uplink map]\ntype = mape\nover = wan\n"
+		"[policy strict]\nfrom = 192.168.1.5\nuplink = ds\nfallback = none\n"
+		"[policy loose]\nfrom = 192.168.1.6\nuplink = ds\n", 0644), 0);
+	build(conf, kv, &cfg, &p);
+	rule = find_rule(&p, AF_INET, 10000 + PLAN_PRIO_CLASS);
+	ck_assert_int_eq(rule->action, PLAN_RULE_PROHIBIT);
+	rule = find_rule(&p, AF_INET, 10000 + PLAN_PRIO_CLASS + 1);
+	ck_assert_int_eq(rule->action, PLAN_RULE_LOOKUP);
+	ck_assert_uint_eq(rule->table, 254); /* no fallback given: the main table's default */
+	ck_assert_str_eq(p.default4->name, "map");
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(ipip6_local_uses_token)
+{
+	const char *kv[] = { "ngn.prefix=2001:db8:1234:5600::/64", NULL };
+	const struct plan_link *l;
+	struct config *cfg;
+	struct plan p;
+	char buf[64];
+
+	build("conf/examples/transix-fixed-ipv4.conf", kv, &cfg, &p);
+	l = find_link(&p, "fixed");
+	ck_assert_ptr_nonnull(l);
+	ck_assert_str_eq(inet_ntop(AF_INET6, &l->local, buf, sizeof(buf)), "2001:db8:1234:5600::feed");
+	ck_assert_str_eq(l->parent, "ens224.1000");
+	ck_assert_ptr_nonnull(find_link(&p, "ens224.1000"));
+	ck_assert_int_eq(find_link(&p, "ens224.1000")->kind, PLAN_LINK_VLAN);
+	/* DS-Lite waits for its AFTR name to resolve */
+	ck_assert_int_eq(p.uplinks[2].state, PLAN_WAITING);
+	ck_assert_ptr_null(find_link(&p, "transix"));
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
+START_TEST(pd_gives_lan_its_subnet)
+{
+	const char *kv[] = { "ocn6.prefix=2001:db8:aa00:100::/56", "ocn6.gateway6=fe80::1", NULL };
+	struct config *cfg;
+	struct plan p;
+	char buf[PREFIX_STRLEN];
+	bool found = false;
+
+	build("conf/examples/pppoe-ipv4-ipv6-pd.conf", kv, &cfg, &p);
+	for (size_t i = 0; i < p.addrs.n; i++) {
+		if (!strcmp(p.addrs.v[i].dev, "eth0")) {
+			ck_assert_str_eq(prefix_fmt(&p.addrs.v[i].addr, buf), "2001:db8:aa00:100::1/64");
+			found = true;
+		}
+	}
+	ck_assert(found);
+	ck_assert_str_eq(p.default6->name, "ocn6");
+	ck_assert_str_eq(find_route(&p, AF_INET6, 254)->dev, "ppp1");
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
+/* 64 static uplinks on VLANs, 1000 policies, a 100 000-prefix destination set. */
+START_TEST(scaled_config)
+{
+	struct strbuf sb = { 0 };
+	char conf[512], list[512];
+	struct config *cfg;
+	struct facts f;
+	struct plan p;
+	struct ul_err e;
+	const struct nftp_set *s;
+	FILE *fp;
+
+	snprintf(list, sizeof(list), "%s/big.txt", tl_tmpdir());
+	fp = fopen(list, "w");
+	for (unsigned i = 0; i < 100000; i++)
+		fprintf(fp, "%u.%u.%u.0/24\n", 11 + i / 65536 * 2, (i / 256) % 256, i % 256);
+	fclose(fp);
+	sb_printf(&sb, "[global]\nlan = br0\nfwmark-mask = 0xffff0000\n");
+	for (int i = 0; i < 64; i++)
+		sb_printf(&sb, "[uplink s%d]\ntype = static\ndevice = eth1\nvlan = %d\nipv4 = 10.%d.0.2/24\n"
+			       "gateway = 10.%d.0.1\npriority = %d\n", i, 100 + i, i, i, i);
+	for (int i = 0; i < 1000; i++)
+		sb_printf(&sb, "[policy p%d]\nfrom = 192.168.%d.%d\nuplink = s%d\nfallback = s%d\n", i,
+			  i / 250, i % 250 + 1, i % 64, (i + 1) % 64);
+	sb_printf(&sb, "[policy big]\nto = @%s\nuplink = s0\n", list);
+	snprintf(conf, sizeof(conf), "%s/big.conf", tl_tmpdir());
+	ck_assert_int_eq(tl_write_file(conf, sb.s, 0644), 0);
+	sb_free(&sb);
+	cfg = load(conf);
+	ck_assert_int_eq(facts_init(&f, cfg), 0);
+	ck_assert_int_eq(plan_build(cfg, &f, &p, &e), 0);
+	ck_assert_uint_eq(p.links.n, 64);
+	s = nftp_find_set(&p.nft, "pol_big_dst4");
+	ck_assert_ptr_nonnull(s);
+	/* adjacent /24s merge: 100 000 consecutive /24s are 2 ranges (the 11.x and 13.x blocks) */
+	ck_assert_uint_eq(s->prefixes.n, 100000);
+	ck_assert_uint_eq(s->ranges.n, 2);
+	plan_free(&p);
+	facts_free(&f);
+	cfg_free(cfg);
+}
+END_TEST
+
+static Suite *plan_suite(void)
+{
+	Suite *s = suite_create("plan");
+	TCase *tc = tcase_create("golden");
+
+	n_examples = tl_list("conf/examples", ".conf", &examples);
+	tcase_add_loop_test(tc, golden, 0, (int)n_examples + 1);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("decisions");
+	tcase_add_test(tc, all_up_defaults_to_best_priority);
+	tcase_add_test(tc, pppoe_down_fails_policy_over);
+	tcase_add_test(tc, mape_health_failure_moves_default);
+	tcase_add_test(tc, mape_waits_for_prefix);
+	tcase_add_test(tc, prefix_change_recomputes_mape);
+	tcase_add_test(tc, fallback_none_fails_closed);
+	tcase_add_test(tc, ipip6_local_uses_token);
+	tcase_add_test(tc, pd_gives_lan_its_subnet);
+	tcase_add_test(tc, scaled_config);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(plan_suite());
+	int failed;
+
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	tl_cleanup();
+	return failed ? 1 : 0;
+}
