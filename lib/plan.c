@@ -86,21 +86,37 @@ static void add_vlan(struct planner *pl, const struct cfg_uplink *u)
 	l->kind = PLAN_LINK_VLAN;
 	strcpy(l->parent, u->device);
 	l->vlan_id = u->vlan;
+	l->mtu = u->type == CFG_PPPOE ? 0 : u->mtu; /* pppd sets the ppp interface's MTU */
 	l->uplink = u->name;
 }
 
-static void add_dev(struct planner *pl, const struct cfg_uplink *u)
+static void push_dev(struct planner *pl, const struct cfg_uplink *u, const char *name, uint32_t mtu)
 {
 	struct plan_dev *d;
 
-	if (!u->mtu)
-		return;
+	for (size_t i = 0; i < pl->p->devs.n; i++) {
+		d = &pl->p->devs.v[i];
+		if (!strcmp(d->name, name)) {
+			if (mtu)
+				d->mtu = mtu;
+			return;
+		}
+	}
 	d = PUSH(pl, &pl->p->devs);
 	if (!d)
 		return;
-	strcpy(d->name, u->lower);
-	d->mtu = u->mtu;
+	strlcpy_ul(d->name, name, sizeof(d->name));
+	d->mtu = mtu;
 	d->uplink = u->name;
+}
+
+/* The interfaces an uplink runs on must be up: its own, and a VLAN's parent. */
+static void add_dev(struct planner *pl, const struct cfg_uplink *u, uint32_t mtu)
+{
+	if (u->vlan)
+		push_dev(pl, u, u->device, 0);
+	else
+		push_dev(pl, u, u->lower, mtu);
 }
 
 static void add_tunnel(struct planner *pl, const struct cfg_uplink *u, const char *parent,
@@ -168,6 +184,8 @@ static void add_route(struct planner *pl, const struct cfg_uplink *u, uint32_t t
 	r->table = table;
 	r->dst = default_route(family);
 	r->uplink = u->name;
+	/* IPv6 turns metric 0 into 1024, the RA routes' metric; 1 stays apart from them. */
+	r->metric = family == AF_INET6 ? 1 : 0;
 	if (!reachable) {
 		r->type = PLAN_RT_UNREACHABLE;
 		return;
@@ -302,7 +320,7 @@ static void plan_ipoe(struct planner *pl, const struct cfg_uplink *u, struct pla
 	struct ip_prefix pfx;
 
 	add_vlan(pl, u);
-	add_dev(pl, u);
+	add_dev(pl, u, u->mtu);
 	add_dev_sysctl(pl, "ipv6", u->lower, "accept_ra", "2");
 	if (u->has_token) {
 		struct plan_token *t = PUSH(pl, &pl->p->tokens);
@@ -356,6 +374,7 @@ static void plan_pppoe(struct planner *pl, const struct cfg_uplink *u, struct pl
 	struct plan_proc *pr;
 
 	add_vlan(pl, u);
+	add_dev(pl, u, 0);
 	pr = PUSH(pl, &pl->p->procs);
 	if (pr) {
 		pr->kind = PLAN_PROC_PPPD;
@@ -520,7 +539,7 @@ out:
 static void plan_static(struct planner *pl, const struct cfg_uplink *u, struct plan_uplink *pu)
 {
 	add_vlan(pl, u);
-	add_dev(pl, u);
+	add_dev(pl, u, u->mtu);
 	if (u->ipv4) {
 		add_addr(pl, u, u->lower, &u->addr4, false);
 		pu->has_ipv4 = true;

@@ -35,7 +35,10 @@ struct plan_link {
 	const char *uplink;
 };
 
-/* A setting on an interface uplinkd does not create (the WAN NIC): MTU, administratively up. */
+/*
+ * An interface uplinkd uses but does not create (a WAN NIC, a VLAN's parent): it must be up,
+ * and have this MTU if one is set.
+ */
 struct plan_dev {
 	char name[IFNAMSIZ];
 	uint32_t mtu;            /* 0: leave */
@@ -162,5 +165,15 @@ void plan_print(const struct plan *p, struct strbuf *sb);
 void plan_print_json(const struct plan *p, struct strbuf *sb);
 
 const char *plan_state_name(enum plan_uplink_state s);
+
+/* One object as an ip command; verb is "add", "del", "replace", ... */
+void plan_link_str(struct strbuf *sb, const struct plan_link *l);
+void plan_addr_str(struct strbuf *sb, const struct plan_addr *a, const char *verb);
+void plan_route_str(struct strbuf *sb, const struct plan_route *r, unsigned proto, const char *verb);
+void plan_rule_str(struct strbuf *sb, const struct plan_rule *r, unsigned proto, const char *verb);
+/* A per-interface sysctl (net/ipv6/conf/DEV/...): it can be set only once DEV exists. */
+bool plan_sysctl_is_device(const char *key);
+/* "net/ipv6/conf/ens224.1000/accept_ra" -> "net.ipv6.conf.ens224/1000.accept_ra" */
+void plan_sysctl_name(const char *path, char *out, size_t len);
 
 #endif

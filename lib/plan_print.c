@@ -15,8 +15,12 @@ static const char *v4(const struct in_addr *a, char *buf)
 	return inet_ntop(AF_INET, a, buf, INET6_ADDRSTRLEN);
 }
 
-/* "net/ipv6/conf/ens224.1000/accept_ra" -> "net.ipv6.conf.ens224/1000.accept_ra", as sysctl(8) writes it. */
-static void sysctl_name(const char *path, char *out, size_t len)
+bool plan_sysctl_is_device(const char *key)
+{
+	return strstr(key, "/conf/") && !strstr(key, "/conf/all/") && !strstr(key, "/conf/default/");
+}
+
+void plan_sysctl_name(const char *path, char *out, size_t len)
 {
 	size_t i;
 
@@ -84,12 +88,12 @@ static void print_uplink_comment(struct strbuf *sb, const struct plan_uplink *pu
 			  u->user, u->password_file, v6(&pu->local6, a));
 }
 
-static void print_route(struct strbuf *sb, const struct plan_route *r, unsigned proto)
+void plan_route_str(struct strbuf *sb, const struct plan_route *r, unsigned proto, const char *verb)
 {
 	char a[PREFIX_STRLEN];
 	const char *dst = r->dst.len ? prefix_fmt(&r->dst, a) : "default";
 
-	sb_printf(sb, "ip %sroute add ", family_flag(r->dst.addr.family));
+	sb_printf(sb, "ip %sroute %s ", family_flag(r->dst.addr.family), verb);
 	if (r->type == PLAN_RT_UNREACHABLE) {
 		sb_printf(sb, "unreachable %s", dst);
 	} else {
@@ -103,14 +107,14 @@ static void print_route(struct strbuf *sb, const struct plan_route *r, unsigned 
 	}
 	if (r->table != 254)
 		sb_printf(sb, " table %u", r->table);
-	sb_printf(sb, " proto %u metric %u\n", proto, r->metric);
+	sb_printf(sb, " proto %u metric %u", proto, r->metric);
 }
 
-static void print_rule(struct strbuf *sb, const struct plan_rule *r, unsigned proto)
+void plan_rule_str(struct strbuf *sb, const struct plan_rule *r, unsigned proto, const char *verb)
 {
 	char a[PREFIX_STRLEN];
 
-	sb_printf(sb, "ip %srule add priority %u", family_flag(r->family), r->priority);
+	sb_printf(sb, "ip %srule %s priority %u", family_flag(r->family), verb, r->priority);
 	if (r->has_src)
 		sb_printf(sb, " from %s", prefix_fmt(&r->src, a));
 	if (r->fwmask)
@@ -124,13 +128,43 @@ static void print_rule(struct strbuf *sb, const struct plan_rule *r, unsigned pr
 	if (r->suppress_prefixlen >= 0)
 		sb_printf(sb, " suppress_prefixlength %d", r->suppress_prefixlen);
 	sb_printf(sb, " proto %u", proto);
-	sb_printf(sb, "  # %s\n", r->comment);
+}
+
+void plan_link_str(struct strbuf *sb, const struct plan_link *l)
+{
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	if (l->kind == PLAN_LINK_VLAN)
+		sb_printf(sb, "ip link add link %s name %s type vlan id %u", l->parent, l->name, l->vlan_id);
+	else
+		sb_printf(sb, "ip link add %s type ip6tnl mode ipip6 local %s remote %s dev %s encaplimit none",
+			  l->name, l->has_local ? v6(&l->local, a) : "any", v6(&l->remote, b), l->parent);
+}
+
+void plan_addr_str(struct strbuf *sb, const struct plan_addr *x, const char *verb)
+{
+	char a[PREFIX_STRLEN];
+
+	sb_printf(sb, "ip %saddress %s %s dev %s%s", family_flag(x->addr.addr.family), verb,
+		  prefix_fmt(&x->addr, a), x->dev, x->nodad ? " nodad" : "");
+}
+
+static void print_sysctls(struct strbuf *sb, const struct plan *p, bool devices)
+{
+	for (size_t i = 0; i < p->sysctls.n; i++) {
+		char name[128];
+
+		if (plan_sysctl_is_device(p->sysctls.v[i].key) != devices)
+			continue;
+		plan_sysctl_name(p->sysctls.v[i].key, name, sizeof(name));
+		sb_printf(sb, "sysctl -qw %s=%s\n", name, p->sysctls.v[i].value);
+	}
 }
 
 void plan_print(const struct plan *p, struct strbuf *sb)
 {
 	const struct config *cfg = p->cfg;
-	char a[PREFIX_STRLEN], b[PREFIX_STRLEN];
+	char a[PREFIX_STRLEN];
 
 	sb_printf(sb, "#!/bin/sh\n# uplinkd plan for %s\n", cfg->path);
 	for (size_t i = 0; i < cfg->n_uplinks; i++)
@@ -149,42 +183,38 @@ void plan_print(const struct plan *p, struct strbuf *sb)
 	}
 	sb_puts(sb, "set -e\n\n");
 
-	for (size_t i = 0; i < p->sysctls.n; i++) {
-		char name[128];
-
-		sysctl_name(p->sysctls.v[i].key, name, sizeof(name));
-		sb_printf(sb, "sysctl -qw %s=%s\n", name, p->sysctls.v[i].value);
+	print_sysctls(sb, p, false);
+	for (size_t i = 0; i < p->devs.n; i++) {
+		if (p->devs.v[i].mtu)
+			sb_printf(sb, "ip link set dev %s mtu %u up\n", p->devs.v[i].name, p->devs.v[i].mtu);
+		else
+			sb_printf(sb, "ip link set dev %s up\n", p->devs.v[i].name);
 	}
 	for (size_t i = 0; i < p->links.n; i++) {
 		const struct plan_link *l = &p->links.v[i];
 
-		if (l->kind == PLAN_LINK_VLAN) {
-			sb_printf(sb, "ip link add link %s name %s type vlan id %u\n", l->parent, l->name,
-				  l->vlan_id);
-		} else {
-			sb_printf(sb, "ip link add %s type ip6tnl mode ipip6 local %s remote %s dev %s encaplimit none\n",
-				  l->name, l->has_local ? v6(&l->local, a) : "any", v6(&l->remote, b),
-				  l->parent);
-		}
+		plan_link_str(sb, l);
+		sb_puts(sb, "\n");
 		if (l->mtu)
 			sb_printf(sb, "ip link set dev %s mtu %u up\n", l->name, l->mtu);
 		else
 			sb_printf(sb, "ip link set dev %s up\n", l->name);
 	}
-	for (size_t i = 0; i < p->devs.n; i++)
-		sb_printf(sb, "ip link set dev %s mtu %u\n", p->devs.v[i].name, p->devs.v[i].mtu);
+	print_sysctls(sb, p, true);
 	for (size_t i = 0; i < p->tokens.n; i++)
 		sb_printf(sb, "ip token set %s dev %s\n", v6(&p->tokens.v[i].token, a), p->tokens.v[i].dev);
 	for (size_t i = 0; i < p->addrs.n; i++) {
-		const struct plan_addr *x = &p->addrs.v[i];
-
-		sb_printf(sb, "ip %saddress add %s dev %s%s\n", family_flag(x->addr.addr.family),
-			  prefix_fmt(&x->addr, a), x->dev, x->nodad ? " nodad" : "");
+		plan_addr_str(sb, &p->addrs.v[i], "add");
+		sb_puts(sb, "\n");
 	}
-	for (size_t i = 0; i < p->routes.n; i++)
-		print_route(sb, &p->routes.v[i], cfg->route_protocol);
-	for (size_t i = 0; i < p->rules.n; i++)
-		print_rule(sb, &p->rules.v[i], cfg->route_protocol);
+	for (size_t i = 0; i < p->routes.n; i++) {
+		plan_route_str(sb, &p->routes.v[i], cfg->route_protocol, "add");
+		sb_puts(sb, "\n");
+	}
+	for (size_t i = 0; i < p->rules.n; i++) {
+		plan_rule_str(sb, &p->rules.v[i], cfg->route_protocol, "add");
+		sb_printf(sb, "  # %s\n", p->rules.v[i].comment);
+	}
 	sb_printf(sb, "nft -f - <<'EOF'\ntable inet %s\ndelete table inet %s\n", p->nft.name, p->nft.name);
 	nftp_print(&p->nft, sb);
 	sb_puts(sb, "EOF\n");

@@ -1,0 +1,773 @@
+/* rtnetlink through libnl: dumps into a kview, and one change at a time. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fib_rules.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
+#include <netlink/route/link/ip6tnl.h>
+#include <netlink/route/link/vlan.h>
+#include <netlink/route/route.h>
+#include <netlink/route/rule.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rtnl.h"
+#include "state.h"
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+#ifndef NLM_F_CAPPED
+#define NLM_F_CAPPED 0x100
+#endif
+#ifndef NLM_F_ACK_TLVS
+#define NLM_F_ACK_TLVS 0x200
+#endif
+
+struct rtnl {
+	struct nl_sock *sk;
+	struct rtnl_stats stats;
+	int kernel_errno;          /* from the last NLMSG_ERROR */
+	char extack[256];          /* its NLMSGERR_ATTR_MSG */
+};
+
+/* Keeps the kernel's errno and extended-ack text of a refusal. */
+static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
+{
+	struct rtnl *r = arg;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)err - NLMSG_HDRLEN);
+	size_t off = sizeof(*err);
+	struct nlattr *attr;
+	int rem;
+
+	(void)nla;
+	r->kernel_errno = -err->error;
+	r->extack[0] = '\0';
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NL_STOP;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += err->msg.nlmsg_len - NLMSG_HDRLEN;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + off)
+		return NL_STOP;
+	attr = (struct nlattr *)((char *)err + NLMSG_ALIGN(off));
+	rem = (int)nlh->nlmsg_len - NLMSG_HDRLEN - (int)NLMSG_ALIGN(off);
+	for (; nla_ok(attr, rem); attr = nla_next(attr, &rem)) {
+		if (nla_type(attr) == NLMSGERR_ATTR_MSG)
+			strlcpy_ul(r->extack, nla_data(attr), sizeof(r->extack));
+	}
+	return NL_STOP;
+}
+
+int rtnl_open(struct rtnl **out, struct ul_err *e)
+{
+	struct rtnl *r = calloc(1, sizeof(*r));
+	int one = 1;
+
+	if (!r)
+		return -ENOMEM;
+	r->sk = nl_socket_alloc();
+	if (!r->sk) {
+		free(r);
+		return -ENOMEM;
+	}
+	if (nl_connect(r->sk, NETLINK_ROUTE) < 0) {
+		nl_socket_free(r->sk);
+		free(r);
+		return ul_errf(e, EPROTO, "cannot open an rtnetlink socket");
+	}
+	nl_socket_set_buffer_size(r->sk, 4 << 20, 1 << 20);
+	setsockopt(nl_socket_get_fd(r->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	nl_socket_modify_err_cb(r->sk, NL_CB_CUSTOM, on_error, r);
+	*out = r;
+	return 0;
+}
+
+void rtnl_close(struct rtnl *r)
+{
+	if (!r)
+		return;
+	nl_socket_free(r->sk);
+	free(r);
+}
+
+const struct rtnl_stats *rtnl_get_stats(const struct rtnl *r)
+{
+	return &r->stats;
+}
+
+/* Sends msg and waits for the kernel's answer; what names the object for the message. */
+static int request(struct rtnl *r, struct nl_msg *msg, const char *what, struct ul_err *e)
+{
+	int err;
+
+	r->kernel_errno = 0;
+	r->stats.msgs_sent++;
+	r->stats.mutating_msgs++;
+	err = nl_send_auto(r->sk, msg);
+	if (err >= 0)
+		err = nl_wait_for_ack(r->sk);
+	nlmsg_free(msg);
+	if (err >= 0)
+		return 0;
+	if (r->kernel_errno) {
+		if (r->extack[0])
+			return ul_errf(e, r->kernel_errno, "%s: %s (kernel: %s)", what,
+				       strerror(r->kernel_errno), r->extack);
+		return ul_errf(e, r->kernel_errno, "%s: %s", what, strerror(r->kernel_errno));
+	}
+	return ul_errf(e, EIO, "%s: %s", what, nl_geterror(err));
+}
+
+/* ---- dumps ---- */
+
+static void to_prefix(struct nl_addr *a, struct ip_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (!a)
+		return;
+	p->addr.family = nl_addr_get_family(a);
+	if (p->addr.family != AF_INET && p->addr.family != AF_INET6) {
+		p->addr.family = 0;
+		return;
+	}
+	if (nl_addr_get_len(a) <= sizeof(p->addr.b))
+		memcpy(p->addr.b, nl_addr_get_binary_addr(a), nl_addr_get_len(a));
+	p->len = (uint8_t)nl_addr_get_prefixlen(a);
+}
+
+static void to_addr(struct nl_addr *a, struct ip_addr *out)
+{
+	struct ip_prefix p;
+
+	to_prefix(a, &p);
+	*out = p.addr;
+}
+
+struct dump_ctx {
+	struct kview *kv;
+	uint8_t keep_proto;
+	int err;
+};
+
+static void link_cb(struct nl_object *obj, void *arg)
+{
+	struct dump_ctx *d = arg;
+	struct rtnl_link *l = (struct rtnl_link *)obj;
+	struct kv_link *k = VEC_PUSH(&d->kv->links);
+	struct nl_addr *token = NULL;
+	const char *kind = rtnl_link_get_type(l), *alias = rtnl_link_get_ifalias(l);
+
+	if (!k) {
+		d->err = -ENOMEM;
+		return;
+	}
+	k->ifindex = rtnl_link_get_ifindex(l);
+	strlcpy_ul(k->name, rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "", sizeof(k->name));
+	strlcpy_ul(k->kind, kind ? kind : "", sizeof(k->kind));
+	strlcpy_ul(k->alias, alias ? alias : "", sizeof(k->alias));
+	k->flags = rtnl_link_get_flags(l);
+	k->mtu = rtnl_link_get_mtu(l);
+	k->link = rtnl_link_get_link(l);
+	if (rtnl_link_is_vlan(l))
+		k->vlan_id = (uint16_t)rtnl_link_vlan_get_id(l);
+	if (rtnl_link_is_ip6_tnl(l)) {
+		rtnl_link_ip6_tnl_get_local(l, &k->local);
+		rtnl_link_ip6_tnl_get_remote(l, &k->remote);
+		k->tnl_proto = rtnl_link_ip6_tnl_get_proto(l);
+		k->tnl_flags = rtnl_link_ip6_tnl_get_flags(l);
+		k->tnl_ttl = rtnl_link_ip6_tnl_get_ttl(l);
+		k->link = (int)rtnl_link_ip6_tnl_get_link(l);
+	}
+	if (rtnl_link_inet6_get_token(l, &token) == 0 && token) {
+		if (nl_addr_get_len(token) == 16) {
+			memcpy(&k->token, nl_addr_get_binary_addr(token), 16);
+			k->has_token = true;
+		}
+		nl_addr_put(token);
+	}
+}
+
+static void addr_cb(struct nl_object *obj, void *arg)
+{
+	struct dump_ctx *d = arg;
+	struct rtnl_addr *a = (struct rtnl_addr *)obj;
+	struct kv_addr *k = VEC_PUSH(&d->kv->addrs);
+	struct nl_addr *local = rtnl_addr_get_local(a), *peer = rtnl_addr_get_peer(a);
+
+	if (!k) {
+		d->err = -ENOMEM;
+		return;
+	}
+	k->ifindex = rtnl_addr_get_ifindex(a);
+	to_prefix(local ? local : peer, &k->addr);
+	k->addr.len = (uint8_t)rtnl_addr_get_prefixlen(a);
+	if (local && peer && nl_addr_cmp_prefix(local, peer) != 0) {
+		k->has_peer = true;
+		to_addr(peer, &k->peer);
+	}
+	k->flags = rtnl_addr_get_flags(a);
+	k->scope = (uint8_t)rtnl_addr_get_scope(a);
+	k->valid_lft = rtnl_addr_get_valid_lifetime(a);
+	k->preferred_lft = rtnl_addr_get_preferred_lifetime(a);
+}
+
+static void route_cb(struct nl_object *obj, void *arg)
+{
+	struct dump_ctx *d = arg;
+	struct rtnl_route *rt = (struct rtnl_route *)obj;
+	struct nl_addr *dst = rtnl_route_get_dst(rt);
+	uint8_t proto = rtnl_route_get_protocol(rt);
+	struct rtnl_nexthop *nh;
+	struct kv_route *k;
+
+	/* Keep what uplinkd owns and every default route (for conflicts and the RA router). */
+	if (proto != d->keep_proto && dst && nl_addr_get_prefixlen(dst) != 0)
+		return;
+	if (rtnl_route_get_family(rt) != AF_INET && rtnl_route_get_family(rt) != AF_INET6)
+		return;
+	k = VEC_PUSH(&d->kv->routes);
+	if (!k) {
+		d->err = -ENOMEM;
+		return;
+	}
+	k->table = rtnl_route_get_table(rt);
+	to_prefix(dst, &k->dst);
+	if (!k->dst.addr.family)
+		k->dst.addr.family = rtnl_route_get_family(rt);
+	k->type = rtnl_route_get_type(rt);
+	k->protocol = proto;
+	k->metric = rtnl_route_get_priority(rt);
+	nh = rtnl_route_nexthop_n(rt, 0);
+	if (nh) {
+		k->oif = rtnl_route_nh_get_ifindex(nh);
+		if (rtnl_route_nh_get_gateway(nh))
+			to_addr(rtnl_route_nh_get_gateway(nh), &k->gw);
+	}
+}
+
+static int rule_valid(struct nl_msg *msg, void *arg)
+{
+	struct dump_ctx *d = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct fib_rule_hdr *frh = nlmsg_data(nlh);
+	struct nlattr *tb[FRA_MAX + 1];
+	struct kv_rule *k;
+
+	if (nlh->nlmsg_type != RTM_NEWRULE || nlmsg_parse(nlh, sizeof(*frh), tb, FRA_MAX, NULL) < 0)
+		return NL_SKIP;
+	if (frh->family != AF_INET && frh->family != AF_INET6)
+		return NL_SKIP;
+	k = VEC_PUSH(&d->kv->rules);
+	if (!k) {
+		d->err = -ENOMEM;
+		return NL_STOP;
+	}
+	k->family = frh->family;
+	k->action = frh->action;
+	k->table = tb[FRA_TABLE] ? nla_get_u32(tb[FRA_TABLE]) : frh->table;
+	k->priority = tb[FRA_PRIORITY] ? nla_get_u32(tb[FRA_PRIORITY]) : 0;
+	k->protocol = tb[FRA_PROTOCOL] ? nla_get_u8(tb[FRA_PROTOCOL]) : 0;
+	k->fwmark = tb[FRA_FWMARK] ? nla_get_u32(tb[FRA_FWMARK]) : 0;
+	k->fwmask = tb[FRA_FWMASK] ? nla_get_u32(tb[FRA_FWMASK]) : 0;
+	if (!tb[FRA_FWMARK] && k->fwmask == 0xffffffff)
+		k->fwmask = 0;
+	k->suppress_prefixlen = -1;
+	if (tb[FRA_SUPPRESS_PREFIXLEN]) {
+		uint32_t v = nla_get_u32(tb[FRA_SUPPRESS_PREFIXLEN]);
+
+		if (v != 0xffffffff)
+			k->suppress_prefixlen = (int)v;
+	}
+	if (tb[FRA_SRC] && frh->src_len) {
+		k->has_src = true;
+		k->src.addr.family = frh->family;
+		memcpy(k->src.addr.b, nla_data(tb[FRA_SRC]),
+		       frh->family == AF_INET ? 4 : 16);
+		k->src.len = frh->src_len;
+	}
+	k->has_other = frh->dst_len || frh->tos || tb[FRA_IIFNAME] || tb[FRA_OIFNAME] ||
+		       tb[FRA_GOTO] || tb[FRA_IP_PROTO] || tb[FRA_SPORT_RANGE] || tb[FRA_DPORT_RANGE] ||
+		       tb[FRA_L3MDEV] || tb[FRA_UID_RANGE] || tb[FRA_SUPPRESS_IFGROUP];
+	return NL_OK;
+}
+
+static int dump_rules(struct rtnl *r, struct dump_ctx *d, struct ul_err *e)
+{
+	struct fib_rule_hdr frh = { .family = AF_UNSPEC };
+	struct nl_cb *cb;
+	struct nl_msg *msg;
+	int err;
+
+	msg = nlmsg_alloc_simple(RTM_GETRULE, NLM_F_DUMP);
+	if (!msg || nlmsg_append(msg, &frh, sizeof(frh), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	r->stats.msgs_sent++;
+	err = nl_send_auto(r->sk, msg);
+	nlmsg_free(msg);
+	if (err < 0)
+		return ul_errf(e, EIO, "dumping rules: %s", nl_geterror(err));
+	cb = nl_cb_clone(nl_socket_get_cb(r->sk));
+	if (!cb)
+		return -ENOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, rule_valid, d);
+	err = nl_recvmsgs(r->sk, cb);
+	nl_cb_put(cb);
+	if (err < 0)
+		return ul_errf(e, EIO, "dumping rules: %s", nl_geterror(err));
+	return d->err;
+}
+
+int rtnl_dump(struct rtnl *r, struct kview *kv, uint8_t keep_proto, const char *const *sysctls,
+	      size_t n_sysctls, struct ul_err *e)
+{
+	struct dump_ctx d = { .kv = kv, .keep_proto = keep_proto };
+	struct nl_cache *cache = NULL;
+	int err;
+
+	kview_clear(kv);
+	r->stats.msgs_sent++;
+	err = rtnl_link_alloc_cache(r->sk, AF_UNSPEC, &cache);
+	if (err < 0)
+		return ul_errf(e, EIO, "dumping links: %s", nl_geterror(err));
+	nl_cache_foreach(cache, link_cb, &d);
+	nl_cache_free(cache);
+	r->stats.msgs_sent++;
+	err = rtnl_addr_alloc_cache(r->sk, &cache);
+	if (err < 0)
+		return ul_errf(e, EIO, "dumping addresses: %s", nl_geterror(err));
+	nl_cache_foreach(cache, addr_cb, &d);
+	nl_cache_free(cache);
+	r->stats.msgs_sent++;
+	err = rtnl_route_alloc_cache(r->sk, AF_UNSPEC, 0, &cache);
+	if (err < 0)
+		return ul_errf(e, EIO, "dumping routes: %s", nl_geterror(err));
+	nl_cache_foreach(cache, route_cb, &d);
+	nl_cache_free(cache);
+	if (d.err)
+		return d.err;
+	err = dump_rules(r, &d, e);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n_sysctls; i++) {
+		struct kv_sysctl *s;
+		char value[64];
+
+		if (sysctl_read(sysctls[i], value, sizeof(value)))
+			continue;
+		s = VEC_PUSH(&kv->sysctls);
+		if (!s)
+			return -ENOMEM;
+		strlcpy_ul(s->key, sysctls[i], sizeof(s->key));
+		strlcpy_ul(s->value, value, sizeof(s->value));
+	}
+	return 0;
+}
+
+/* ---- sysctls ---- */
+
+int sysctl_read(const char *key, char *buf, size_t len)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/%s", key);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+int sysctl_write(const char *key, const char *value, struct ul_err *e)
+{
+	char path[256];
+	size_t len = strlen(value);
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/%s", key);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ul_errf(e, errno, "sysctl %s: %s", key, strerror(errno));
+	if (write(fd, value, len) != (ssize_t)len)
+		r = ul_errf(e, errno, "sysctl %s = %s: %s", key, value, strerror(errno));
+	close(fd);
+	return r;
+}
+
+/* ---- changes ---- */
+
+static int ifindex_of(const char *name, struct ul_err *e)
+{
+	unsigned idx = if_nametoindex(name);
+
+	if (!idx)
+		return ul_errf(e, ENODEV, "interface %s does not exist", name);
+	return (int)idx;
+}
+
+static struct nl_addr *nladdr(int family, const void *bytes, unsigned prefixlen)
+{
+	struct nl_addr *a = nl_addr_build(family, bytes, family == AF_INET ? 4 : 16);
+
+	if (a)
+		nl_addr_set_prefixlen(a, prefixlen);
+	return a;
+}
+
+static int link_msg(struct rtnl *r, const struct change *c, struct ul_err *e)
+{
+	const struct plan_link *pl = &c->link;
+	struct rtnl_link *l;
+	struct nl_msg *msg = NULL;
+	char what[160];
+	int parent, err, flags = NLM_F_CREATE | NLM_F_EXCL;
+
+	parent = ifindex_of(pl->parent, e);
+	if (parent < 0)
+		return parent;
+	l = pl->kind == PLAN_LINK_VLAN ? rtnl_link_vlan_alloc() : rtnl_link_ip6_tnl_alloc();
+	if (!l)
+		return -ENOMEM;
+	rtnl_link_set_name(l, pl->name);
+	if (pl->mtu)
+		rtnl_link_set_mtu(l, pl->mtu);
+	rtnl_link_set_flags(l, IFF_UP);
+	if (c->kind == CH_LINK_ADD) {
+		rtnl_link_set_ifalias(l, STATE_ALIAS);
+	} else {
+		err = ifindex_of(pl->name, e);
+		if (err < 0)
+			goto out;
+		rtnl_link_set_ifindex(l, err);
+		flags = 0;
+	}
+	if (pl->kind == PLAN_LINK_VLAN) {
+		rtnl_link_set_link(l, parent);
+		rtnl_link_vlan_set_id(l, pl->vlan_id);
+	} else {
+		struct in6_addr local = pl->local, remote = pl->remote, any = IN6ADDR_ANY_INIT;
+
+		rtnl_link_ip6_tnl_set_link(l, (uint32_t)parent);
+		rtnl_link_ip6_tnl_set_local(l, pl->has_local ? &local : &any);
+		rtnl_link_ip6_tnl_set_remote(l, &remote);
+		rtnl_link_ip6_tnl_set_proto(l, IPPROTO_IPIP);
+		rtnl_link_ip6_tnl_set_flags(l, KV_IP6_TNL_F_IGN_ENCAP_LIMIT);
+		rtnl_link_ip6_tnl_set_ttl(l, 64);
+	}
+	err = rtnl_link_build_add_request(l, flags, &msg);
+	if (err < 0) {
+		err = ul_errf(e, EINVAL, "link %s: %s", pl->name, nl_geterror(err));
+		goto out;
+	}
+	snprintf(what, sizeof(what), "%s interface %s", c->kind == CH_LINK_ADD ? "creating" : "changing",
+		 pl->name);
+	err = request(r, msg, what, e);
+out:
+	rtnl_link_put(l);
+	return err;
+}
+
+/* Changes to an existing interface: up/down, MTU, IPv6 token. */
+static int link_set(struct rtnl *r, const struct change *c, struct ul_err *e)
+{
+	struct rtnl_link *l = rtnl_link_alloc();
+	struct nl_msg *msg = NULL;
+	char what[160];
+	int idx, err;
+
+	if (!l)
+		return -ENOMEM;
+	idx = ifindex_of(c->dev, e);
+	if (idx < 0) {
+		rtnl_link_put(l);
+		return idx;
+	}
+	rtnl_link_set_ifindex(l, idx);
+	switch (c->kind) {
+	case CH_LINK_UP:
+		rtnl_link_set_flags(l, IFF_UP);
+		snprintf(what, sizeof(what), "setting %s up", c->dev);
+		break;
+	case CH_RESTORE_DOWN:
+		rtnl_link_unset_flags(l, IFF_UP);
+		snprintf(what, sizeof(what), "setting %s down", c->dev);
+		break;
+	case CH_MTU:
+	case CH_RESTORE_MTU: {
+		uint32_t mtu = c->mtu;
+
+		if (c->kind == CH_RESTORE_MTU && parse_u32(c->old, 68, 65535, &mtu))
+			return ul_errf(e, EINVAL, "bad saved MTU \"%s\" for %s", c->old, c->dev);
+		rtnl_link_set_mtu(l, mtu);
+		snprintf(what, sizeof(what), "setting the MTU of %s to %u", c->dev, mtu);
+		break;
+	}
+	case CH_TOKEN:
+	case CH_RESTORE_TOKEN: {
+		struct in6_addr t = c->token;
+		struct nl_addr *a;
+
+		if (c->kind == CH_RESTORE_TOKEN && inet_pton(AF_INET6, c->old, &t) != 1)
+			return ul_errf(e, EINVAL, "bad saved token \"%s\" for %s", c->old, c->dev);
+		a = nladdr(AF_INET6, &t, 128);
+		if (!a)
+			return -ENOMEM;
+		rtnl_link_inet6_set_token(l, a);
+		nl_addr_put(a);
+		snprintf(what, sizeof(what), "setting the IPv6 token of %s", c->dev);
+		break;
+	}
+	default:
+		rtnl_link_put(l);
+		return -EINVAL;
+	}
+	err = rtnl_link_build_add_request(l, 0, &msg);
+	rtnl_link_put(l);
+	if (err < 0)
+		return ul_errf(e, EINVAL, "%s: %s", what, nl_geterror(err));
+	return request(r, msg, what, e);
+}
+
+static int link_del(struct rtnl *r, const struct change *c, struct ul_err *e)
+{
+	struct rtnl_link *l = rtnl_link_alloc();
+	struct nl_msg *msg = NULL;
+	char what[64];
+	int idx, err;
+
+	if (!l)
+		return -ENOMEM;
+	idx = (int)if_nametoindex(c->dev);
+	if (!idx) {
+		rtnl_link_put(l);
+		return 0; /* already gone */
+	}
+	rtnl_link_set_ifindex(l, idx);
+	err = rtnl_link_build_delete_request(l, &msg);
+	rtnl_link_put(l);
+	if (err < 0)
+		return ul_errf(e, EINVAL, "deleting %s: %s", c->dev, nl_geterror(err));
+	snprintf(what, sizeof(what), "deleting interface %s", c->dev);
+	return request(r, msg, what, e);
+}
+
+static int addr_msg(struct rtnl *r, const struct change *c, struct ul_err *e)
+{
+	const struct plan_addr *pa = &c->addr;
+	struct rtnl_addr *a = rtnl_addr_alloc();
+	struct nl_addr *local;
+	struct nl_msg *msg = NULL;
+	char what[160], buf[PREFIX_STRLEN];
+	int idx, err;
+
+	if (!a)
+		return -ENOMEM;
+	idx = ifindex_of(pa->dev, e);
+	if (idx < 0) {
+		rtnl_addr_put(a);
+		return c->kind == CH_ADDR_DEL ? 0 : idx;
+	}
+	local = nladdr(pa->addr.addr.family, pa->addr.addr.b, pa->addr.len);
+	if (!local) {
+		rtnl_addr_put(a);
+		return -ENOMEM;
+	}
+	rtnl_addr_set_ifindex(a, idx);
+	rtnl_addr_set_family(a, pa->addr.addr.family);
+	rtnl_addr_set_local(a, local);
+	rtnl_addr_set_prefixlen(a, pa->addr.len);
+	nl_addr_put(local);
+	if (pa->nodad)
+		rtnl_addr_set_flags(a, IFA_F_NODAD);
+	if (c->kind == CH_ADDR_ADD)
+		err = rtnl_addr_build_add_request(a, NLM_F_CREATE | NLM_F_REPLACE, &msg);
+	else
+		err = rtnl_addr_build_delete_request(a, 0, &msg);
+	rtnl_addr_put(a);
+	snprintf(what, sizeof(what), "%s address %s on %s", c->kind == CH_ADDR_ADD ? "adding" : "removing",
+		 prefix_fmt(&pa->addr, buf), pa->dev);
+	if (err < 0)
+		return ul_errf(e, EINVAL, "%s: %s", what, nl_geterror(err));
+	err = request(r, msg, what, e);
+	if (err == -EADDRNOTAVAIL && c->kind == CH_ADDR_DEL)
+		return 0;
+	return err;
+}
+
+static int route_msg(struct rtnl *r, const struct plan_route *pr, bool del, uint8_t proto,
+		     struct ul_err *e)
+{
+	struct rtnl_route *rt = rtnl_route_alloc();
+	int family = pr->dst.addr.family;
+	struct nl_addr *dst;
+	struct nl_msg *msg = NULL;
+	struct strbuf what = { 0 };
+	int err;
+
+	if (!rt)
+		return -ENOMEM;
+	dst = nladdr(family, pr->dst.addr.b, pr->dst.len);
+	if (!dst) {
+		rtnl_route_put(rt);
+		return -ENOMEM;
+	}
+	rtnl_route_set_family(rt, family);
+	rtnl_route_set_dst(rt, dst);
+	nl_addr_put(dst);
+	rtnl_route_set_table(rt, pr->table);
+	rtnl_route_set_protocol(rt, proto);
+	rtnl_route_set_priority(rt, pr->metric);
+	if (pr->type == PLAN_RT_UNREACHABLE) {
+		rtnl_route_set_type(rt, RTN_UNREACHABLE);
+		rtnl_route_set_scope(rt, RT_SCOPE_UNIVERSE);
+	} else {
+		struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+		int idx = ifindex_of(pr->dev, e);
+
+		if (!nh || idx < 0) {
+			rtnl_route_nh_free(nh);
+			rtnl_route_put(rt);
+			return idx < 0 ? (del ? 0 : idx) : -ENOMEM;
+		}
+		rtnl_route_set_type(rt, RTN_UNICAST);
+		rtnl_route_nh_set_ifindex(nh, idx);
+		if (pr->gw.family) {
+			struct nl_addr *gw = nladdr(pr->gw.family, pr->gw.b, pr->gw.family == AF_INET ? 32 : 128);
+
+			if (gw) {
+				rtnl_route_nh_set_gateway(nh, gw);
+				nl_addr_put(gw);
+			}
+		}
+		rtnl_route_add_nexthop(rt, nh);
+	}
+	if (del)
+		err = rtnl_route_build_del_request(rt, 0, &msg);
+	else
+		err = rtnl_route_build_add_request(rt, NLM_F_CREATE | NLM_F_REPLACE, &msg);
+	rtnl_route_put(rt);
+	plan_route_str(&what, pr, proto, del ? "del" : "replace");
+	if (err < 0) {
+		err = ul_errf(e, EINVAL, "%s: %s", what.s ? what.s : "route", nl_geterror(err));
+	} else {
+		err = request(r, msg, what.s ? what.s : "route", e);
+		if (del && err == -ESRCH)
+			err = 0;
+	}
+	sb_free(&what);
+	return err;
+}
+
+static int rule_msg(struct rtnl *r, const struct plan_rule *pr, bool del, uint8_t proto,
+		    struct ul_err *e)
+{
+	struct rtnl_rule *rule = rtnl_rule_alloc();
+	struct nl_msg *msg = NULL;
+	struct strbuf what = { 0 };
+	int err;
+
+	if (!rule)
+		return -ENOMEM;
+	rtnl_rule_set_family(rule, pr->family);
+	rtnl_rule_set_prio(rule, pr->priority);
+	rtnl_rule_set_protocol(rule, proto);
+	if (pr->action == PLAN_RULE_PROHIBIT) {
+		rtnl_rule_set_action(rule, FR_ACT_PROHIBIT);
+		rtnl_rule_set_table(rule, 0);
+	} else {
+		rtnl_rule_set_action(rule, FR_ACT_TO_TBL);
+		rtnl_rule_set_table(rule, pr->table);
+	}
+	if (pr->fwmask) {
+		rtnl_rule_set_mark(rule, pr->fwmark);
+		rtnl_rule_set_mask(rule, pr->fwmask);
+	}
+	if (pr->has_src) {
+		struct nl_addr *src = nladdr(pr->src.addr.family, pr->src.addr.b, pr->src.len);
+
+		if (!src) {
+			rtnl_rule_put(rule);
+			return -ENOMEM;
+		}
+		rtnl_rule_set_src(rule, src);
+		nl_addr_put(src);
+	}
+	if (del)
+		err = rtnl_rule_build_delete_request(rule, 0, &msg);
+	else
+		err = rtnl_rule_build_add_request(rule, NLM_F_CREATE, &msg);
+	rtnl_rule_put(rule);
+	/* libnl has no setter for suppress_prefixlength; the attribute is appended here. */
+	if (err >= 0 && pr->suppress_prefixlen >= 0 &&
+	    nla_put_u32(msg, FRA_SUPPRESS_PREFIXLEN, (uint32_t)pr->suppress_prefixlen) < 0)
+		err = -NLE_NOMEM;
+	plan_rule_str(&what, pr, proto, del ? "del" : "add");
+	if (err < 0) {
+		nlmsg_free(msg);
+		err = ul_errf(e, EINVAL, "%s: %s", what.s ? what.s : "rule", nl_geterror(err));
+	} else {
+		err = request(r, msg, what.s ? what.s : "rule", e);
+		if (del && err == -ENOENT)
+			err = 0;
+	}
+	sb_free(&what);
+	return err;
+}
+
+int rtnl_exec(struct rtnl *r, const struct change *c, uint8_t proto, struct ul_err *e)
+{
+	switch (c->kind) {
+	case CH_SYSCTL:
+		return sysctl_write(c->sysctl.key, c->sysctl.value, e);
+	case CH_RESTORE_SYSCTL:
+		return sysctl_write(c->sysctl.key, c->old, e);
+	case CH_LINK_ADD:
+	case CH_LINK_CHANGE:
+		return link_msg(r, c, e);
+	case CH_LINK_DEL:
+		return link_del(r, c, e);
+	case CH_LINK_UP:
+	case CH_MTU:
+	case CH_TOKEN:
+	case CH_RESTORE_TOKEN:
+	case CH_RESTORE_MTU:
+	case CH_RESTORE_DOWN:
+		if (!if_nametoindex(c->dev) && c->kind >= CH_RESTORE_SYSCTL)
+			return 0; /* nothing left to restore */
+		return link_set(r, c, e);
+	case CH_ADDR_ADD:
+	case CH_ADDR_DEL:
+		return addr_msg(r, c, e);
+	case CH_ROUTE_SET:
+		return route_msg(r, &c->route, false, proto, e);
+	case CH_ROUTE_DEL:
+		return route_msg(r, &c->route, true, proto, e);
+	case CH_RULE_ADD:
+		return rule_msg(r, &c->rule, false, proto, e);
+	case CH_RULE_DEL:
+		return rule_msg(r, &c->rule, true, proto, e);
+	case CH_NFT_REPLACE:
+	case CH_NFT_DELETE:
+		break;
+	}
+	return ul_errf(e, EINVAL, "not an rtnetlink change");
+}
