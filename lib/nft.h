@@ -40,6 +40,12 @@ int nft_table_matches(struct nft_conn *c, const struct nftp_table *t, struct ul_
  */
 int nft_table_replace(struct nft_conn *c, const struct nftp_table *t, struct ul_err *e);
 
+/*
+ * The digest of t stored in the table's userdata; nft_table_matches() compares it first.
+ * Stable across runs and hosts for the same table and the same builder.
+ */
+uint64_t nft_table_hash(const struct nftp_table *t);
+
 /* Deletes table inet name if it exists (*existed says whether it did). */
 int nft_table_delete(struct nft_conn *c, const char *name, bool *existed, struct ul_err *e);
 
@@ -48,9 +54,16 @@ int nft_table_exists(struct nft_conn *c, const char *name, struct ul_err *e);
 
 /*
  * The libnftnl rendering of one planned rule, as `nft --debug=netlink` prints rules
- * ("[ meta load iifname => reg 1 ]" ...), for the builders' unit tests.  Caller frees.
+ * ("[ meta load iifname => reg 1 ]" ...), preceded like there by the anonymous sets the rule
+ * uses, for the builders' unit tests.  NULL on an invalid rule.  Caller frees.
  */
 char *nft_rule_debug(const struct nftp_table *t, const struct nftp_chain *chain,
 		     const struct nftp_rule *rule);
+
+/*
+ * The same for a named set: the set, then its elements as decoded from the NEWSETELEM
+ * messages nft_table_replace() sends ("\telement 0000000a  : 0 [end]" ...).  Caller frees.
+ */
+char *nft_set_debug(const struct nftp_table *t, const struct nftp_set *set);
 
 #endif

@@ -14,6 +14,8 @@ static const struct {
 	{ "check", cmd_check, "validate the configuration" },
 	{ "mape", cmd_mape, "compute a MAP-E mapping (IPv4, PSID, port sets, CE address)" },
 	{ "plan", cmd_plan, "print the desired kernel state without touching the kernel" },
+	{ "apply", cmd_apply, "converge the kernel to the configuration" },
+	{ "down", cmd_down, "remove everything uplinkd installed" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,527 @@
+/* The reconcile: kernel -> facts -> plan -> changes, made all or nothing. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "apply.h"
+#include "resolve.h"
+#include "transix.h"
+
+int applier_open(struct applier *a, struct ul_err *e)
+{
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	r = rtnl_open(&a->rtnl, e);
+	if (r)
+		return r;
+	r = nft_open(&a->nft, e);
+	if (r) {
+		rtnl_close(a->rtnl);
+		a->rtnl = NULL;
+	}
+	return r;
+}
+
+void applier_close(struct applier *a)
+{
+	rtnl_close(a->rtnl);
+	nft_close(a->nft);
+	kview_free(&a->kv);
+	memset(a, 0, sizeof(*a));
+}
+
+static void read_sysctl_into(struct kview *kv, const char *key)
+{
+	struct kv_sysctl *s;
+	char value[64];
+
+	if (kview_sysctl(kv, key) || sysctl_read(key, value, sizeof(value)))
+		return;
+	s = VEC_PUSH(&kv->sysctls);
+	if (!s)
+		return;
+	strlcpy_ul(s->key, key, sizeof(s->key));
+	strlcpy_ul(s->value, value, sizeof(s->value));
+}
+
+static void read_sysctls(struct kview *kv, const struct plan *p, const struct own_state *own)
+{
+	kv->sysctls.n = 0;
+	for (size_t i = 0; p && i < p->sysctls.n; i++)
+		read_sysctl_into(kv, p->sysctls.v[i].key);
+	for (size_t i = 0; i < own->sysctls.n; i++)
+		read_sysctl_into(kv, own->sysctls.v[i].key);
+}
+
+static void stats_into(struct applier *a, struct apply_result *res, const struct rtnl_stats *r0,
+		       const struct nft_stats *n0)
+{
+	const struct rtnl_stats *r = rtnl_get_stats(a->rtnl);
+	const struct nft_stats *n = nft_stats(a->nft);
+
+	res->rtnl_msgs = r->msgs_sent - r0->msgs_sent;
+	res->rtnl_mutating = r->mutating_msgs - r0->mutating_msgs;
+	res->nft_msgs = n->msgs_sent - n0->msgs_sent;
+	res->nft_mutating = n->mutating_msgs - n0->mutating_msgs;
+}
+
+/* ---- making one change, and knowing how to take it back ---- */
+
+struct run {
+	struct applier *a;
+	const struct plan *plan;
+	const char *nft_table;
+	struct own_state *own;
+	struct changes undo;
+	uint8_t proto;
+};
+
+static int push_undo(struct run *run, const struct change *inv)
+{
+	struct change *u = VEC_PUSH(&run->undo);
+
+	if (!u)
+		return -ENOMEM;
+	*u = *inv;
+	return 0;
+}
+
+static const struct kv_link *kv_link(struct run *run, const char *name)
+{
+	return kview_link_by_name(&run->a->kv, name);
+}
+
+static int exec_one(struct run *run, const struct change *c, struct ul_err *e)
+{
+	struct change inv = { .kind = c->kind };
+	bool has_inv = true;
+	char cur[64] = "";
+	int r;
+
+	switch (c->kind) {
+	case CH_SYSCTL:
+		if (sysctl_read(c->sysctl.key, cur, sizeof(cur)))
+			cur[0] = '\0';
+		inv.kind = CH_RESTORE_SYSCTL;
+		inv.sysctl = c->sysctl;
+		strlcpy_ul(inv.old, cur, sizeof(inv.old));
+		has_inv = cur[0] != '\0';
+		break;
+	case CH_RESTORE_SYSCTL:
+		if (sysctl_read(c->sysctl.key, cur, sizeof(cur))) {
+			state_forget(&run->own->sysctls, c->sysctl.key); /* the device is gone */
+			return 0;
+		}
+		inv.kind = CH_SYSCTL;
+		strlcpy_ul(inv.sysctl.key, c->sysctl.key, sizeof(inv.sysctl.key));
+		strlcpy_ul(inv.sysctl.value, cur, sizeof(inv.sysctl.value));
+		break;
+	case CH_LINK_ADD:
+		inv.kind = CH_LINK_DEL;
+		strcpy(inv.dev, c->link.name);
+		break;
+	case CH_LINK_CHANGE:
+		inv.link = c->old_link;
+		break;
+	case CH_LINK_DEL:
+		inv.kind = CH_LINK_ADD;
+		inv.link = c->old_link;
+		break;
+	case CH_LINK_UP:
+		inv.kind = CH_RESTORE_DOWN;
+		strcpy(inv.dev, c->dev);
+		break;
+	case CH_RESTORE_DOWN:
+		inv.kind = CH_LINK_UP;
+		strcpy(inv.dev, c->dev);
+		break;
+	case CH_MTU:
+		inv.kind = CH_RESTORE_MTU;
+		strcpy(inv.dev, c->dev);
+		strlcpy_ul(inv.old, c->old, sizeof(inv.old));
+		break;
+	case CH_RESTORE_MTU: {
+		const struct kv_link *l = kv_link(run, c->dev);
+
+		inv.kind = CH_MTU;
+		strcpy(inv.dev, c->dev);
+		inv.mtu = l ? l->mtu : 0;
+		has_inv = l != NULL;
+		break;
+	}
+	case CH_TOKEN:
+		inv.kind = CH_RESTORE_TOKEN;
+		strcpy(inv.dev, c->dev);
+		strlcpy_ul(inv.old, c->old, sizeof(inv.old));
+		break;
+	case CH_RESTORE_TOKEN: {
+		const struct kv_link *l = kv_link(run, c->dev);
+
+		inv.kind = CH_TOKEN;
+		strcpy(inv.dev, c->dev);
+		if (l && l->has_token)
+			inv.token = l->token;
+		has_inv = l != NULL;
+		break;
+	}
+	case CH_ADDR_ADD:
+		inv.kind = CH_ADDR_DEL;
+		inv.addr = c->addr;
+		break;
+	case CH_ADDR_DEL:
+		inv.kind = CH_ADDR_ADD;
+		inv.addr = c->addr;
+		break;
+	case CH_ROUTE_SET:
+		if (c->has_old_route) {
+			inv.route = c->old_route;
+		} else {
+			inv.kind = CH_ROUTE_DEL;
+			inv.route = c->route;
+		}
+		break;
+	case CH_ROUTE_DEL:
+		inv.kind = CH_ROUTE_SET;
+		inv.route = c->route;
+		break;
+	case CH_RULE_ADD:
+		inv.kind = CH_RULE_DEL;
+		inv.rule = c->rule;
+		break;
+	case CH_RULE_DEL:
+		inv.kind = CH_RULE_ADD;
+		inv.rule = c->rule;
+		break;
+	case CH_NFT_REPLACE:
+		return nft_table_replace(run->a->nft, &run->plan->nft, e);
+	case CH_NFT_DELETE: {
+		bool existed;
+
+		return nft_table_delete(run->a->nft, run->nft_table, &existed, e);
+	}
+	}
+
+	r = rtnl_exec(run->a->rtnl, c, run->proto, e);
+	if (r)
+		return r;
+	if (has_inv && push_undo(run, &inv))
+		return ul_errf(e, ENOMEM, "out of memory");
+
+	/* What uplinkd now owns, and what it must restore on `down`. */
+	switch (c->kind) {
+	case CH_SYSCTL:
+		if (cur[0])
+			r = state_remember(&run->own->sysctls, c->sysctl.key, cur);
+		break;
+	case CH_RESTORE_SYSCTL:
+		state_forget(&run->own->sysctls, c->sysctl.key);
+		break;
+	case CH_LINK_ADD:
+		r = state_add_link(run->own, c->link.name);
+		break;
+	case CH_LINK_DEL:
+		state_del_link(run->own, c->dev);
+		state_del_dev_addrs(run->own, c->dev);
+		break;
+	case CH_LINK_UP:
+		if (!c->owned)
+			r = state_remember(&run->own->ups, c->dev, "down");
+		break;
+	case CH_RESTORE_DOWN:
+		state_forget(&run->own->ups, c->dev);
+		break;
+	case CH_MTU:
+		r = state_remember(&run->own->mtus, c->dev, c->old);
+		break;
+	case CH_RESTORE_MTU:
+		state_forget(&run->own->mtus, c->dev);
+		break;
+	case CH_TOKEN:
+		r = state_remember(&run->own->tokens, c->dev, c->old);
+		break;
+	case CH_RESTORE_TOKEN:
+		state_forget(&run->own->tokens, c->dev);
+		break;
+	case CH_ADDR_ADD:
+		r = state_add_addr(run->own, c->addr.dev, &c->addr.addr);
+		break;
+	case CH_ADDR_DEL:
+		state_del_addr(run->own, c->addr.dev, &c->addr.addr);
+		break;
+	case CH_LINK_CHANGE:
+	case CH_ROUTE_SET:
+	case CH_ROUTE_DEL:
+	case CH_RULE_ADD:
+	case CH_RULE_DEL:
+	case CH_NFT_REPLACE:
+	case CH_NFT_DELETE:
+		break;
+	}
+	return r ? ul_errf(e, ENOMEM, "out of memory") : 0;
+}
+
+/* Takes back what was done, newest first; says in e what could not be undone. */
+static void rollback(struct run *run, struct ul_err *e)
+{
+	size_t failed = 0;
+	struct ul_err ue;
+
+	for (size_t i = run->undo.n; i-- > 0;) {
+		if (rtnl_exec(run->a->rtnl, &run->undo.v[i], run->proto, &ue))
+			failed++;
+	}
+	if (failed) {
+		size_t len = strlen(e->msg);
+
+		snprintf(e->msg + len, sizeof(e->msg) - len, "; %zu change%s could not be undone (last: %s)",
+			 failed, failed == 1 ? "" : "s", ue.msg);
+	}
+}
+
+static int run_changes(struct applier *a, const struct changes *ch, const struct plan *p,
+		       const char *nft_table, uint8_t proto, struct own_state *own,
+		       const struct apply_opts *o, struct apply_result *res, struct ul_err *e)
+{
+	struct run run = { .a = a, .plan = p, .nft_table = nft_table, .own = own, .proto = proto };
+	struct own_state saved;
+	int r = 0;
+
+	if (state_copy(&saved, own))
+		return ul_errf(e, ENOMEM, "out of memory");
+	for (size_t i = 0; i < ch->n; i++) {
+		struct strbuf sb = { 0 };
+
+		change_describe(&ch->v[i], nft_table, proto, &sb);
+		r = exec_one(&run, &ch->v[i], e);
+		if (r) {
+			rollback(&run, e);
+			state_free(own);
+			*own = saved;
+			memset(&saved, 0, sizeof(saved));
+			sb_free(&sb);
+			break;
+		}
+		res->changes++;
+		if (o->on_change && sb.s)
+			o->on_change(o->arg, sb.s);
+		sb_free(&sb);
+	}
+	state_free(&saved);
+	changes_free(&run.undo);
+	return r;
+}
+
+/* ---- the transix update request ---- */
+
+static int send_updates(const struct config *cfg, const struct plan *p, struct own_state *own,
+			const struct apply_opts *o, struct apply_result *res, struct ul_err *e)
+{
+	for (size_t i = 0; i < cfg->n_uplinks; i++) {
+		const struct cfg_uplink *u = &cfg->uplinks[i];
+		const struct plan_uplink *pu = &p->uplinks[i];
+		const struct own_update *last = state_update(own, u->name);
+		char line[256], addr[INET6_ADDRSTRLEN];
+		struct ul_err ue = { "" };
+		int r = -EIO;
+
+		if (u->type != CFG_IPIP6 || !u->update_url || !pu->ready || !pu->has_local6)
+			continue;
+		if (last && !memcmp(&last->local, &pu->local6, 16))
+			continue;
+		/* The tunnel and its route are new: give the path a moment, then back off. */
+		for (unsigned attempt = 0, delay_ms = 500; attempt < 4; attempt++, delay_ms *= 2) {
+			r = transix_update(u->update_url, u->user, u->password_file, &pu->local6, 5000, &ue);
+			if (!r || r == -EACCES)
+				break;
+			nanosleep(&(struct timespec){ delay_ms / 1000, (long)(delay_ms % 1000) * 1000000 }, NULL);
+		}
+		if (r)
+			return ul_errf(e, -r, "[uplink %s] %s", u->name, ue.msg);
+		res->updates_sent++;
+		if (state_set_update(own, u->name, &pu->local6))
+			return -ENOMEM;
+		snprintf(line, sizeof(line), "update request for %s registered %s: OK", u->name,
+			 inet_ntop(AF_INET6, &pu->local6, addr, sizeof(addr)));
+		if (o->on_change)
+			o->on_change(o->arg, line);
+	}
+	return 0;
+}
+
+/* ---- entry points ---- */
+
+int apply_run(struct applier *a, const struct config *cfg, const struct apply_opts *o,
+	      struct plan *plan, struct apply_result *res, struct ul_err *e)
+{
+	uint8_t proto = (uint8_t)cfg->route_protocol;
+	struct rtnl_stats r0 = *rtnl_get_stats(a->rtnl);
+	struct nft_stats n0 = *nft_stats(a->nft);
+	struct in6_addr *aftr_buf = NULL;
+	const struct in6_addr **aftr = NULL;
+	struct observe_extra local = { 0 };
+	struct own_state own;
+	struct facts facts = { 0 };
+	struct changes ch = { 0 };
+	bool planned = false;
+	int r, m;
+
+	memset(res, 0, sizeof(*res));
+	memset(plan, 0, sizeof(*plan));
+	r = state_load(o->run_dir, &own, e);
+	if (r)
+		return r;
+	r = rtnl_dump(a->rtnl, &a->kv, proto, NULL, 0, e);
+	if (r)
+		goto out;
+	r = facts_init(&facts, cfg);
+	if (r)
+		goto out;
+	if (!o->extra) {
+		/* Oneshot: resolve the AFTR names here; a failure leaves DS-Lite waiting. */
+		aftr_buf = calloc(cfg->n_uplinks + 1, sizeof(*aftr_buf));
+		aftr = calloc(cfg->n_uplinks + 1, sizeof(*aftr));
+		if (!aftr_buf || !aftr) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < cfg->n_uplinks; i++) {
+			const struct cfg_uplink *u = &cfg->uplinks[i];
+
+			if (u->type == CFG_DSLITE && u->aftr_name && !u->disabled &&
+			    !resolve_aaaa(u->aftr_name, &aftr_buf[i], NULL))
+				aftr[i] = &aftr_buf[i];
+		}
+		local.aftr = aftr;
+	}
+	facts_observe(cfg, &a->kv, &own, o->extra ? o->extra : &local, &facts);
+	if (o->adjust)
+		o->adjust(o->arg, cfg, &facts);
+	r = plan_build(cfg, &facts, plan, e);
+	if (r)
+		goto out;
+	planned = true;
+	read_sysctls(&a->kv, plan, &own);
+	res->nft_hash = nft_table_hash(&plan->nft);
+	if (o->nft_known && o->nft_known_hash == res->nft_hash) {
+		m = 1;
+	} else {
+		m = nft_table_matches(a->nft, &plan->nft, e);
+		if (m < 0) {
+			r = m;
+			goto out;
+		}
+	}
+	r = diff_build(plan, &a->kv, &own, m == 1, &ch, e);
+	if (r)
+		goto out;
+	if (o->dry_run) {
+		for (size_t i = 0; i < ch.n; i++) {
+			struct strbuf sb = { 0 };
+
+			change_describe(&ch.v[i], cfg->nft_table, proto, &sb);
+			if (o->on_change && sb.s)
+				o->on_change(o->arg, sb.s);
+			sb_free(&sb);
+		}
+		res->changes = (unsigned)ch.n;
+		goto out;
+	}
+	own.protocol = cfg->route_protocol;
+	strlcpy_ul(own.nft_table, cfg->nft_table, sizeof(own.nft_table));
+	r = run_changes(a, &ch, plan, cfg->nft_table, proto, &own, o, res, e);
+	if (!r && o->updates)
+		r = send_updates(cfg, plan, &own, o, res, e);
+	/* Saved also after a failed update: the kernel did change and the state must say so. */
+	if (ch.n || res->updates_sent || r) {
+		struct ul_err se;
+
+		if (state_save(o->run_dir, &own, &se) && !r)
+			r = ul_errf(e, EIO, "%s", se.msg);
+	}
+out:
+	stats_into(a, res, &r0, &n0);
+	if (r == -ENOMEM && !e->msg[0])
+		ul_errf(e, ENOMEM, "out of memory");
+	if (r && planned)
+		plan_free(plan);
+	changes_free(&ch);
+	facts_free(&facts);
+	free(aftr_buf);
+	free(aftr);
+	state_free(&own);
+	return r;
+}
+
+int apply_record_update(const char *run_dir, const char *uplink, const struct in6_addr *local,
+			struct ul_err *e)
+{
+	struct own_state own;
+	int r = state_load(run_dir, &own, e);
+
+	if (r)
+		return r;
+	r = state_set_update(&own, uplink, local);
+	if (!r)
+		r = state_save(run_dir, &own, e);
+	state_free(&own);
+	return r;
+}
+
+int apply_down(struct applier *a, const struct config *cfg, const struct apply_opts *o,
+	       struct apply_result *res, struct ul_err *e)
+{
+	struct rtnl_stats r0 = *rtnl_get_stats(a->rtnl);
+	struct nft_stats n0 = *nft_stats(a->nft);
+	struct changes ch = { 0 };
+	struct own_state own;
+	char table[32];
+	uint8_t proto;
+	int r, exists;
+
+	memset(res, 0, sizeof(*res));
+	r = state_load(o->run_dir, &own, e);
+	if (r)
+		return r;
+	proto = (uint8_t)(own.protocol ? own.protocol : cfg ? cfg->route_protocol : 117);
+	strlcpy_ul(table, own.nft_table[0] ? own.nft_table : cfg ? cfg->nft_table : "uplinkd",
+		   sizeof(table));
+	r = rtnl_dump(a->rtnl, &a->kv, proto, NULL, 0, e);
+	if (r)
+		goto out;
+	read_sysctls(&a->kv, NULL, &own);
+	exists = nft_table_exists(a->nft, table, e);
+	if (exists < 0) {
+		r = exists;
+		goto out;
+	}
+	r = diff_teardown(&a->kv, &own, proto, exists == 1, &ch);
+	if (r)
+		goto out;
+	if (o->dry_run) {
+		for (size_t i = 0; i < ch.n; i++) {
+			struct strbuf sb = { 0 };
+
+			change_describe(&ch.v[i], table, proto, &sb);
+			if (o->on_change && sb.s)
+				o->on_change(o->arg, sb.s);
+			sb_free(&sb);
+		}
+		res->changes = (unsigned)ch.n;
+		goto out;
+	}
+	r = run_changes(a, &ch, NULL, table, proto, &own, o, res, e);
+	if (!r)
+		r = state_remove(o->run_dir, e);
+	else
+		state_save(o->run_dir, &own, NULL);
+out:
+	stats_into(a, res, &r0, &n0);
+	changes_free(&ch);
+	state_free(&own);
+	return r;
+}

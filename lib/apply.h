@@ -1,0 +1,76 @@
+/*
+ * The reconcile: read the kernel, observe facts, plan, diff, and make the changes -- all or
+ * nothing: when the kernel refuses one, the changes already made are undone.  `uplinkctl
+ * apply` runs it once; the daemon runs it on every event.
+ */
+#ifndef UPLINK_APPLY_H
+#define UPLINK_APPLY_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "diff.h"
+#include "nft.h"
+#include "observe.h"
+#include "plan.h"
+#include "rtnl.h"
+#include "state.h"
+
+struct apply_opts {
+	const char *run_dir;
+	bool dry_run;
+	/* Facts only the daemon has; NULL: resolve AFTR names here, assume healthy. */
+	const struct observe_extra *extra;
+	/* Called with each change as it is made (or would be, with dry_run). */
+	void (*on_change)(void *arg, const char *line);
+	void *arg;
+	/* Send the transix update request (off in benchmarks and dry runs). */
+	bool updates;
+	/*
+	 * Called between observing and planning, so the daemon can add what only it knows
+	 * (health, hold-downs, administrative state, resolved names).
+	 */
+	void (*adjust)(void *arg, const struct config *cfg, struct facts *f);
+	/*
+	 * The hash of the table the daemon last installed, when it knows nobody touched it
+	 * since (it watches nftables events): an unchanged plan then needs no query.
+	 */
+	bool nft_known;
+	uint64_t nft_known_hash;
+};
+
+struct apply_result {
+	unsigned changes;
+	unsigned long rtnl_msgs, rtnl_mutating;
+	unsigned long nft_msgs, nft_mutating;
+	unsigned updates_sent;
+	uint64_t nft_hash;       /* the hash of the table the kernel now holds */
+};
+
+/* A session with the kernel; reused by the daemon across reconciles. */
+struct applier {
+	struct rtnl *rtnl;
+	struct nft_conn *nft;
+	struct kview kv;
+};
+
+int applier_open(struct applier *a, struct ul_err *e);
+void applier_close(struct applier *a);
+
+/*
+ * Converges the kernel to cfg.  On success *plan holds the plan (plan_free it), and res what
+ * was done.  A failure leaves the kernel as it was (rtnetlink changes undone, the nftables
+ * table replaced only as the last, atomic step) and says why in e.
+ */
+int apply_run(struct applier *a, const struct config *cfg, const struct apply_opts *o,
+	      struct plan *plan, struct apply_result *res, struct ul_err *e);
+
+/* Records that the update request for uplink registered local (the daemon sends them itself). */
+int apply_record_update(const char *run_dir, const char *uplink, const struct in6_addr *local,
+			struct ul_err *e);
+
+/* Removes everything uplinkd owns and restores what it changed. cfg may be NULL. */
+int apply_down(struct applier *a, const struct config *cfg, const struct apply_opts *o,
+	       struct apply_result *res, struct ul_err *e);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * uplinkctl apply [-c FILE] [--run-dir DIR] [--dry-run]
+ * uplinkctl down  [-c FILE] [--run-dir DIR] [--dry-run]
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "uplinkctl.h"
+
+static void print_change(void *arg, const char *line)
+{
+	(void)arg;
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+static int run(int argc, char **argv, bool down)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *path = DEFAULT_CONFIG, *cmd = down ? "down" : "apply";
+	struct apply_opts o = { .run_dir = DEFAULT_RUN_DIR, .on_change = print_change, .updates = true };
+	struct apply_result res;
+	struct applier a;
+	struct config *cfg = NULL;
+	struct ul_err e = { "" };
+	struct plan plan;
+	bool path_given = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:nh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			path_given = true;
+			break;
+		case 'r':
+			o.run_dir = optarg;
+			break;
+		case 'n':
+			o.dry_run = true;
+			break;
+		case 'h':
+			printf("Usage: uplinkctl %s [-c FILE] [--run-dir DIR] [--dry-run]\n", cmd);
+			if (down)
+				printf("  Removes everything uplinkd installed and restores what it changed.\n");
+			else
+				printf("  Converges the kernel to the configuration and prints each change.\n");
+			printf("  -c FILE        the configuration (default %s)\n"
+			       "  --run-dir DIR  uplinkd's state (default %s)\n"
+			       "  --dry-run      print the changes, make none\n", DEFAULT_CONFIG, DEFAULT_RUN_DIR);
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "uplinkctl %s: unexpected argument \"%s\"\n", cmd, argv[optind]);
+		return 2;
+	}
+	/* down works from the state file alone; a broken config must not keep it from running */
+	if (!down || path_given || access(path, R_OK) == 0) {
+		cfg = ctl_load_config(path);
+		if (!cfg && !down)
+			return 1;
+	}
+	if (o.dry_run)
+		o.updates = false;
+	r = applier_open(&a, &e);
+	if (r) {
+		fprintf(stderr, "uplinkctl %s: %s\n", cmd, e.msg);
+		cfg_free(cfg);
+		return 1;
+	}
+	if (down)
+		r = apply_down(&a, cfg, &o, &res, &e);
+	else
+		r = apply_run(&a, cfg, &o, &plan, &res, &e);
+	if (r) {
+		fprintf(stderr, "uplinkctl %s: %s\n", cmd, e.msg[0] ? e.msg : strerror(-r));
+		if (!o.dry_run)
+			fprintf(stderr, "uplinkctl %s: nothing was changed%s\n", cmd,
+				res.changes ? " (the changes made were undone)" : "");
+	} else {
+		if (!down) {
+			for (size_t i = 0; i < cfg->n_uplinks; i++) {
+				const struct plan_uplink *pu = &plan.uplinks[i];
+
+				if (pu->state != PLAN_UP)
+					printf("uplink %s: %s (%s)\n", pu->cfg->name, plan_state_name(pu->state),
+					       pu->reason);
+			}
+			plan_free(&plan);
+		}
+		printf("%s: %u change%s\n", o.dry_run ? "would apply" : down ? "removed" : "applied",
+		       res.changes, res.changes == 1 ? "" : "s");
+	}
+	applier_close(&a);
+	cfg_free(cfg);
+	return r ? 1 : 0;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	return run(argc, argv, false);
+}
+
+int cmd_down(int argc, char **argv)
+{
+	return run(argc, argv, true);
+}
