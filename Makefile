@@ -21,7 +21,7 @@ WARNFLAGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wf
 ifeq ($(WERROR),1)
 WARNFLAGS += -Werror
 endif
-PKGS := libmnl libnftnl libnl-3.0 libnl-route-3.0 libcurl
+PKGS := libmnl libnftnl libnl-3.0 libnl-route-3.0 libcurl libcares
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 CHECK_CFLAGS := $(shell $(PKG_CONFIG) --cflags check)

@@ -634,6 +634,22 @@ struct cfg_uplink *cfg_find_uplink(const struct config *cfg, const char *name)
 	return NULL;
 }
 
+bool cfg_uses_interface(const struct config *cfg, const char *ifname)
+{
+	for (size_t i = 0; i < cfg->n_uplinks; i++) {
+		const struct cfg_uplink *u = &cfg->uplinks[i];
+
+		if (!strcmp(u->ifname, ifname) || !strcmp(u->lower, ifname) || !strcmp(u->device, ifname) ||
+		    !strcmp(u->pd_lan, ifname))
+			return true;
+	}
+	for (size_t i = 0; i < cfg->n_lan; i++) {
+		if (!strcmp(cfg->lan[i], ifname))
+			return true;
+	}
+	return cfg->active_if.set && !strcmp(cfg->active_if.dev, ifname);
+}
+
 bool cfg_uplink_has_ipv4(const struct cfg_uplink *u)
 {
 	switch (u->type) {

@@ -202,6 +202,9 @@ struct cfg_uplink *cfg_find_uplink(const struct config *cfg, const char *name);
 /* Reads a secret file (first line, trailing newline stripped). Caller frees and wipes. */
 int cfg_read_secret(const char *path, char **out, struct ul_err *e);
 
+/* Whether the configuration uses an interface (as an uplink's, a LAN or a pd-lan). */
+bool cfg_uses_interface(const struct config *cfg, const char *ifname);
+
 /* Families an uplink carries: IPv4 to the internet, IPv6 to the internet. */
 bool cfg_uplink_has_ipv4(const struct cfg_uplink *u);
 bool cfg_uplink_has_ipv6(const struct cfg_uplink *u);

@@ -34,6 +34,7 @@ struct kv_link {
 	bool has_token;
 	struct in6_addr token;
 	char alias[64];
+	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 };
 
 struct kv_addr {

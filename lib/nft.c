@@ -1579,6 +1579,11 @@ void nft_close(struct nft_conn *c)
 	free(c);
 }
 
+uint32_t nft_portid(const struct nft_conn *c)
+{
+	return c->portid;
+}
+
 const struct nft_stats *nft_stats(const struct nft_conn *c)
 {
 	return &c->stats;

@@ -25,6 +25,8 @@ struct nft_stats {
 int nft_open(struct nft_conn **out, struct ul_err *e);
 void nft_close(struct nft_conn *c);
 const struct nft_stats *nft_stats(const struct nft_conn *c);
+/* The socket's netlink port: events caused by our own batches carry it. */
+uint32_t nft_portid(const struct nft_conn *c);
 
 /*
  * 1 when the kernel holds table inet t->name exactly as t describes it (same sets and

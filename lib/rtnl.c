@@ -106,6 +106,11 @@ const struct rtnl_stats *rtnl_get_stats(const struct rtnl *r)
 	return &r->stats;
 }
 
+uint32_t rtnl_portid(const struct rtnl *r)
+{
+	return nl_socket_get_local_port(r->sk);
+}
+
 /* Sends msg and waits for the kernel's answer; what names the object for the message. */
 static int request(struct rtnl *r, struct nl_msg *msg, const char *what, struct ul_err *e)
 {
@@ -178,6 +183,10 @@ static void link_cb(struct nl_object *obj, void *arg)
 	strlcpy_ul(k->alias, alias ? alias : "", sizeof(k->alias));
 	k->flags = rtnl_link_get_flags(l);
 	k->mtu = rtnl_link_get_mtu(l);
+	k->rx_bytes = rtnl_link_get_stat(l, RTNL_LINK_RX_BYTES);
+	k->tx_bytes = rtnl_link_get_stat(l, RTNL_LINK_TX_BYTES);
+	k->rx_packets = rtnl_link_get_stat(l, RTNL_LINK_RX_PACKETS);
+	k->tx_packets = rtnl_link_get_stat(l, RTNL_LINK_TX_PACKETS);
 	k->link = rtnl_link_get_link(l);
 	if (rtnl_link_is_vlan(l))
 		k->vlan_id = (uint16_t)rtnl_link_vlan_get_id(l);

@@ -20,6 +20,8 @@ struct rtnl_stats {
 int rtnl_open(struct rtnl **out, struct ul_err *e);
 void rtnl_close(struct rtnl *r);
 const struct rtnl_stats *rtnl_get_stats(const struct rtnl *r);
+/* The socket's netlink port: events caused by our own requests carry it. */
+uint32_t rtnl_portid(const struct rtnl *r);
 
 /*
  * Reads links, addresses, routes (those with a default destination or protocol keep_proto,

@@ -3,6 +3,9 @@
  * uplinkctl down  [-c FILE] [--run-dir DIR] [--dry-run]
  */
 #include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,6 +65,10 @@ static int run(int argc, char **argv, bool down)
 			return 2;
 		}
 	}
+	if (down && optind + 1 == argc) {
+		optind = 0; /* glibc: 0 restarts getopt from scratch for cmd_admin's own options */
+		return cmd_admin(argc, argv, true);
+	}
 	if (optind != argc) {
 		fprintf(stderr, "uplinkctl %s: unexpected argument \"%s\"\n", cmd, argv[optind]);
 		return 2;
@@ -74,6 +81,18 @@ static int run(int argc, char **argv, bool down)
 	}
 	if (o.dry_run)
 		o.updates = false;
+	/* A running daemon owns the kernel state: it reloads, and its answer is ours. */
+	if (!down && !o.dry_run) {
+		char request[PATH_MAX + 16], full[PATH_MAX];
+		bool present;
+
+		snprintf(request, sizeof(request), "reload %s", realpath(path, full) ? full : path);
+		r = ctl_request(o.run_dir, request, &present);
+		if (present) {
+			cfg_free(cfg);
+			return r ? 1 : 0;
+		}
+	}
 	r = applier_open(&a, &e);
 	if (r) {
 		fprintf(stderr, "uplinkctl %s: %s\n", cmd, e.msg);
@@ -116,4 +135,71 @@ int cmd_apply(int argc, char **argv)
 int cmd_down(int argc, char **argv)
 {
 	return run(argc, argv, true);
+}
+
+/* uplinkctl ifchange [-c FILE] [--run-dir DIR] IFACE: from the ifupdown hook. */
+int cmd_ifchange(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *path = DEFAULT_CONFIG, *run_dir = DEFAULT_RUN_DIR;
+	struct apply_opts o = { .on_change = print_change, .updates = true };
+	struct apply_result res;
+	struct config *cfg;
+	struct applier a;
+	struct ul_err e = { "" };
+	struct plan plan;
+	char request[64];
+	bool present;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'r':
+			run_dir = optarg;
+			break;
+		case 'h':
+			printf("Usage: uplinkctl ifchange [-c FILE] [--run-dir DIR] IFACE\n"
+			       "  IFACE changed (the ifupdown hook calls this): uplinkd reconciles, or, with no\n"
+			       "  uplinkd running, the configuration is applied once if it uses IFACE.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind + 1 != argc || strlen(argv[optind]) >= IFNAMSIZ) {
+		fprintf(stderr, "uplinkctl ifchange: needs one interface name\n");
+		return 2;
+	}
+	snprintf(request, sizeof(request), "ifchange %s", argv[optind]);
+	r = ctl_request(run_dir, request, &present);
+	if (present)
+		return r ? 1 : 0;
+	cfg = ctl_load_config(path);
+	if (!cfg)
+		return 1;
+	if (!cfg_uses_interface(cfg, argv[optind])) {
+		cfg_free(cfg);
+		return 0;
+	}
+	o.run_dir = run_dir;
+	r = applier_open(&a, &e);
+	if (!r)
+		r = apply_run(&a, cfg, &o, &plan, &res, &e);
+	if (r) {
+		fprintf(stderr, "uplinkctl ifchange: %s\n", e.msg);
+	} else {
+		printf("applied: %u change%s\n", res.changes, res.changes == 1 ? "" : "s");
+		plan_free(&plan);
+	}
+	applier_close(&a);
+	cfg_free(cfg);
+	return r ? 1 : 0;
 }

@@ -14,8 +14,11 @@ static const struct {
 	{ "check", cmd_check, "validate the configuration" },
 	{ "mape", cmd_mape, "compute a MAP-E mapping (IPv4, PSID, port sets, CE address)" },
 	{ "plan", cmd_plan, "print the desired kernel state without touching the kernel" },
-	{ "apply", cmd_apply, "converge the kernel to the configuration" },
-	{ "down", cmd_down, "remove everything uplinkd installed" },
+	{ "apply", cmd_apply, "converge the kernel to the configuration (through uplinkd if it runs)" },
+	{ "status", cmd_status, "what every uplink is doing (from uplinkd)" },
+	{ "up", cmd_up, "put an uplink back in use (uplinkd)" },
+	{ "ifchange", cmd_ifchange, "an interface changed (for the ifupdown hook)" },
+	{ "down", cmd_down, "remove everything uplinkd installed; with UPLINK: take it out of use" },
 };
 
 static void usage(FILE *f)

@@ -4,9 +4,10 @@
 set -eu
 
 build_pkgs="make gcc pkg-config libmnl-dev libnftnl-dev libnl-3-dev libnl-route-3-dev
-	libiniparser-dev libcurl4-openssl-dev check python3"
+	libiniparser-dev libcurl4-openssl-dev libc-ares-dev check python3"
 test_pkgs="clang libclang-rt-14-dev iproute2 nftables conntrack iputils-ping procps psmisc
 	qemu-system-x86 busybox-static kmod cpio ppp pppoe radvd dnsmasq-base isc-dhcp-server
+	kea-dhcp6-server dhcpcd-base bind9-dnsutils util-linux
 	tcpdump curl python3 socat systemd"
 
 want=$build_pkgs

@@ -1,0 +1,212 @@
+/*
+ * Resolving the DS-Lite AFTR name (AAAA) without blocking the loop: c-ares, asking the NGN's
+ * resolvers from the RA's RDNSS option when there are any, the system's otherwise.
+ */
+#include <ares.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "daemon.h"
+#include "log.h"
+
+#define REFRESH_MS (10 * 60 * 1000)
+#define RETRY_MIN_MS 2000
+#define RETRY_MAX_MS 60000
+
+struct query {
+	struct daemon *d;
+	unsigned gen;            /* the config it was asked for: a reload makes it stale */
+	size_t uplink;
+};
+
+static void rearm_ares(struct daemon *d);
+
+static void on_ares_fd(struct daemon *d, struct dsource *s, uint32_t events)
+{
+	ares_process_fd((ares_channel)d->ares, events & (EPOLLIN | EPOLLERR | EPOLLHUP) ? s->fd : ARES_SOCKET_BAD,
+			events & EPOLLOUT ? s->fd : ARES_SOCKET_BAD);
+	rearm_ares(d);
+}
+
+static void on_ares_timer(struct daemon *d, struct dtimer *t)
+{
+	(void)t;
+	ares_process_fd((ares_channel)d->ares, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	rearm_ares(d);
+}
+
+static void rearm_ares(struct daemon *d)
+{
+	struct timeval tv, *next = ares_timeout((ares_channel)d->ares, NULL, &tv);
+
+	if (!next) {
+		timer_disarm(&d->ares_timer);
+		return;
+	}
+	d->ares_timer.fn = on_ares_timer;
+	timer_arm(d, &d->ares_timer, (uint64_t)next->tv_sec * 1000 + (uint64_t)next->tv_usec / 1000 + 1);
+}
+
+static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct daemon *d = data;
+	struct dsource *free_slot = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(d->ares_src); i++) {
+		struct dsource *s = &d->ares_src[i];
+
+		if (s->fd == fd) {
+			if (!readable && !writable) {
+				loop_del(d, s);
+				s->fd = -1;
+			} else {
+				loop_add(d, s, (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0));
+			}
+			return;
+		}
+		if (s->fd < 0 && !free_slot)
+			free_slot = s;
+	}
+	if (!free_slot || (!readable && !writable))
+		return;
+	free_slot->fd = fd;
+	free_slot->fn = on_ares_fd;
+	loop_add(d, free_slot, (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0));
+}
+
+int dns_init(struct daemon *d)
+{
+	struct ares_options opts = { .sock_state_cb = sock_state, .sock_state_cb_data = d,
+				     .timeout = 2000, .tries = 2 };
+	ares_channel ch;
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(d->ares_src); i++)
+		d->ares_src[i].fd = -1;
+	r = ares_library_init(ARES_LIB_INIT_ALL);
+	if (r == ARES_SUCCESS)
+		r = ares_init_options(&ch, &opts, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	if (r != ARES_SUCCESS) {
+		log_err("cannot start the resolver: %s", ares_strerror(r));
+		return -EIO;
+	}
+	d->ares = ch;
+	return 0;
+}
+
+void dns_close(struct daemon *d)
+{
+	if (!d->ares)
+		return;
+	ares_destroy((ares_channel)d->ares);
+	d->ares = NULL;
+	timer_disarm(&d->ares_timer);
+	ares_library_cleanup();
+}
+
+static void resolve_one(struct daemon *d, size_t i);
+
+static void resolve_again(struct daemon *d, struct dtimer *t)
+{
+	resolve_one(d, t->uplink);
+}
+
+static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo *res)
+{
+	struct query *q = arg;
+	struct daemon *d = q->d;
+	const struct cfg_uplink *u;
+	struct uplink_rt *rt;
+	struct ares_addrinfo_node *n;
+	char buf[INET6_ADDRSTRLEN];
+	uint64_t delay;
+
+	(void)timeouts;
+	if (q->gen != d->cfg_gen || status == ARES_EDESTRUCTION) {
+		if (res)
+			ares_freeaddrinfo(res);
+		free(q);
+		return;
+	}
+	u = &d->cfg->uplinks[q->uplink];
+	rt = &d->rt[q->uplink];
+	rt->resolving = false;
+	for (n = res ? res->nodes : NULL; n && n->ai_family != AF_INET6; n = n->ai_next)
+		;
+	rt->resolve_timer.fn = resolve_again;
+	rt->resolve_timer.uplink = q->uplink;
+	if (status != ARES_SUCCESS || !n) {
+		delay = RETRY_MIN_MS << (rt->resolve_failures < 5 ? rt->resolve_failures : 5);
+		if (delay > RETRY_MAX_MS)
+			delay = RETRY_MAX_MS;
+		rt->resolve_failures++;
+		log_warn("uplink %s: cannot resolve the AFTR %s: %s; again in %llus", u->name, u->aftr_name,
+			 status == ARES_SUCCESS ? "no IPv6 address" : ares_strerror(status),
+			 (unsigned long long)delay / 1000);
+		timer_arm(d, &rt->resolve_timer, delay);
+	} else {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)n->ai_addr)->sin6_addr;
+
+		rt->resolve_failures = 0;
+		if (!rt->has_aftr || memcmp(&rt->aftr, a, 16)) {
+			rt->aftr = *a;
+			rt->has_aftr = true;
+			log_notice("uplink %s: AFTR %s is %s", u->name, u->aftr_name,
+				   inet_ntop(AF_INET6, a, buf, sizeof(buf)));
+			d->dirty = true;
+		}
+		timer_arm(d, &rt->resolve_timer, REFRESH_MS);
+	}
+	if (res)
+		ares_freeaddrinfo(res);
+	free(q);
+}
+
+static void resolve_one(struct daemon *d, size_t i)
+{
+	const struct cfg_uplink *u = &d->cfg->uplinks[i];
+	struct ares_addrinfo_hints hints = { .ai_family = AF_INET6 };
+	struct query *q;
+
+	if (!d->ares || u->type != CFG_DSLITE || !u->aftr_name || u->disabled || d->rt[i].resolving)
+		return;
+	q = malloc(sizeof(*q));
+	if (!q)
+		return;
+	*q = (struct query){ .d = d, .gen = d->cfg_gen, .uplink = i };
+	d->rt[i].resolving = true;
+	ares_getaddrinfo((ares_channel)d->ares, u->aftr_name, NULL, &hints, on_answer, q);
+	rearm_ares(d);
+}
+
+void dns_resolve_all(struct daemon *d)
+{
+	for (size_t i = 0; i < d->cfg->n_uplinks; i++)
+		resolve_one(d, i);
+}
+
+void dns_set_rdnss(struct daemon *d, const struct in6_addr *servers, size_t n)
+{
+	char csv[3 * (INET6_ADDRSTRLEN + 1)] = "", buf[INET6_ADDRSTRLEN];
+
+	if (n == d->n_rdnss && !memcmp(servers, d->rdnss, n * sizeof(*servers)))
+		return;
+	memcpy(d->rdnss, servers, n * sizeof(*servers));
+	d->n_rdnss = n;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(csv, ",");
+		strcat(csv, inet_ntop(AF_INET6, &servers[i], buf, sizeof(buf)));
+	}
+	if (!d->ares || ares_set_servers_csv((ares_channel)d->ares, csv) != ARES_SUCCESS)
+		return;
+	log_info("resolvers from the router advertisement: %s", csv);
+	for (size_t i = 0; i < d->cfg->n_uplinks; i++) {
+		if (!d->rt[i].resolving)
+			resolve_one(d, i);
+	}
+}

@@ -1,0 +1,332 @@
+/*
+ * Every reaction goes through here: the same plan -> diff -> apply path as `uplinkctl apply`,
+ * with what only the daemon knows (health, hold-downs, administrative state, AFTR names).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+
+#define RETRY_MS 2000
+
+static void on_change(void *arg, const char *line)
+{
+	struct daemon *d = arg;
+
+	log_info("change: %s", line);
+	if (d->capture)
+		sb_printf(d->capture, "%s\n", line);
+}
+
+static void hold_expired(struct daemon *d, struct dtimer *t)
+{
+	struct uplink_rt *rt = &d->rt[t->uplink];
+
+	rt->held = false;
+	rt->recovering = false;
+	log_notice("uplink %s: hold-down over, taking traffic back", d->cfg->uplinks[t->uplink].name);
+	d->dirty = true;
+}
+
+/*
+ * Between observing and planning: add the daemon's facts, and hold back an uplink that has
+ * just recovered until hold-down has passed (a preview plan tells which are usable).
+ */
+static void adjust(void *arg, const struct config *cfg, struct facts *f)
+{
+	struct daemon *d = arg;
+	struct plan preview;
+	struct ul_err e;
+
+	for (size_t i = 0; i < cfg->n_uplinks; i++) {
+		struct uplink_rt *rt = &d->rt[i];
+		struct uplink_facts *uf = &f->u[i];
+
+		uf->admin_down = rt->admin_down;
+		uf->health_failed = rt->health == HEALTH_FAILED;
+		if (rt->has_aftr && !uf->has_aftr) {
+			uf->has_aftr = true;
+			uf->aftr = rt->aftr;
+		}
+	}
+	if (plan_build(cfg, f, &preview, &e))
+		return;
+	for (size_t i = 0; i < cfg->n_uplinks; i++) {
+		struct uplink_rt *rt = &d->rt[i];
+		bool usable = preview.uplinks[i].usable;
+
+		if (!usable) {
+			if (rt->was_usable)
+				rt->recovering = true;
+			if (rt->held) {
+				rt->held = false;
+				timer_disarm(&rt->hold_timer);
+			}
+		} else if (rt->recovering && !rt->held && cfg->hold_down_ms) {
+			rt->held = true;
+			rt->hold_timer.fn = hold_expired;
+			rt->hold_timer.uplink = i;
+			timer_arm(d, &rt->hold_timer, cfg->hold_down_ms);
+			log_notice("uplink %s: back, held down for %llums before it takes traffic",
+				   cfg->uplinks[i].name, (unsigned long long)cfg->hold_down_ms);
+		} else if (rt->recovering && !cfg->hold_down_ms) {
+			rt->recovering = false;
+		}
+		if (usable)
+			rt->was_usable = true;
+		if (rt->held)
+			f->u[i].health_failed = true;
+	}
+	plan_free(&preview);
+}
+
+/* The connections of an uplink that stopped carrying traffic: they re-establish elsewhere. */
+static void flush_uplink(struct daemon *d, size_t i)
+{
+	const struct cfg_uplink *u = &d->cfg->uplinks[i];
+	struct uplink_rt *rt = &d->rt[i];
+	struct ct_match m = { .has_mark = true, .mask = d->cfg->fwmark_mask };
+	struct ul_err e;
+	unsigned n = 0;
+
+	if (!d->ct)
+		return;
+	m.mark = d->have_plan ? d->plan.uplinks[i].mark : 0;
+	if (rt->has_nat4 && u->nat) {
+		m.has_nat4 = true;
+		m.nat4 = rt->nat4;
+	}
+	if (ct_flush(d->ct, &m, &n, &e))
+		log_warn("uplink %s: flushing its connections: %s", u->name, e.msg);
+	else if (n)
+		log_info("uplink %s: flushed %u connections", u->name, n);
+}
+
+static void summarize(struct daemon *d)
+{
+	unsigned up = 0;
+
+	for (size_t i = 0; i < d->cfg->n_uplinks; i++)
+		up += d->rt[i].usable;
+	notify("STATUS=%u/%zu uplinks up, IPv4 default via %s", up, d->cfg->n_uplinks,
+	       d->plan.default4 ? d->plan.default4->name : "none");
+}
+
+static void retry(struct daemon *d, struct dtimer *t)
+{
+	(void)t;
+	daemon_reconcile(d, "retry");
+}
+
+int daemon_reconcile(struct daemon *d, const char *why)
+{
+	struct apply_opts o = {
+		.run_dir = d->run_dir, .on_change = on_change, .arg = d, .adjust = adjust,
+		.nft_known = d->nft_known && !d->nft_tampered, .nft_known_hash = d->nft_hash,
+	};
+	struct apply_result res;
+	struct plan plan;
+	struct ul_err e = { "" };
+	uint64_t t0 = now_us();
+	bool *was_usable;
+	int r;
+
+	d->dirty = false;
+	d->nft_tampered = false;
+	d->reconciles++;
+	was_usable = calloc(d->cfg->n_uplinks + 1, sizeof(bool));
+	for (size_t i = 0; was_usable && i < d->cfg->n_uplinks; i++)
+		was_usable[i] = d->rt[i].usable;
+	r = apply_run(&d->ap, d->cfg, &o, &plan, &res, &e);
+	d->last_reconcile_us = now_us() - t0;
+	if (r) {
+		log_err("reconcile (%s): %s", why, e.msg[0] ? e.msg : strerror(-r));
+		if (d->capture)
+			sb_printf(d->capture, "error: %s\n", e.msg);
+		d->nft_known = false;
+		d->failed_last = true;
+		d->retry_timer.fn = retry;
+		timer_arm(d, &d->retry_timer, RETRY_MS);
+		free(was_usable);
+		return r;
+	}
+	d->failed_last = false;
+	timer_disarm(&d->retry_timer);
+	d->nft_known = true;
+	d->nft_hash = res.nft_hash;
+	d->changes_total += res.changes;
+	if (res.changes)
+		log_info("reconcile (%s): %u change%s in %llu us", why, res.changes,
+			 res.changes == 1 ? "" : "s", (unsigned long long)d->last_reconcile_us);
+	if (d->have_plan)
+		plan_free(&d->plan);
+	d->plan = plan;
+	d->have_plan = true;
+
+	for (size_t i = 0; i < d->cfg->n_uplinks; i++) {
+		const struct plan_uplink *pu = &plan.uplinks[i];
+		struct uplink_rt *rt = &d->rt[i];
+		bool changed = rt->state != pu->state || rt->usable != pu->usable ||
+			       strcmp(rt->reason, pu->reason);
+
+		if (changed) {
+			const char *what = pu->usable ? "up" : rt->held ? "held down" : plan_state_name(pu->state);
+
+			log_notice("uplink %s: %s (%s)", pu->cfg->name, what, pu->reason);
+			if (rt->usable != pu->usable || rt->state != pu->state)
+				rt->since = time(NULL);
+		}
+		rt->state = pu->state;
+		rt->usable = pu->usable;
+		strlcpy_ul(rt->reason, pu->reason, sizeof(rt->reason));
+		if (was_usable && was_usable[i] && !pu->usable)
+			flush_uplink(d, i);
+		if (pu->has_ipv4) {
+			rt->has_nat4 = true;
+			rt->nat4 = pu->ipv4;
+		}
+	}
+	free(was_usable);
+	updates_check(d);
+	summarize(d);
+	return 0;
+}
+
+void daemon_set_admin(struct daemon *d, size_t i, bool down)
+{
+	if (d->rt[i].admin_down == down)
+		return;
+	d->rt[i].admin_down = down;
+	log_notice("uplink %s: administratively %s", d->cfg->uplinks[i].name, down ? "down" : "up");
+	d->dirty = true;
+}
+
+void daemon_free_runtime(struct daemon *d)
+{
+	if (!d->rt)
+		return;
+	health_stop(d);
+	updates_stop(d);
+	for (size_t i = 0; d->cfg && i < d->cfg->n_uplinks; i++) {
+		timer_disarm(&d->rt[i].hold_timer);
+		timer_disarm(&d->rt[i].resolve_timer);
+		timer_disarm(&d->rt[i].update_timer);
+	}
+	free(d->rt);
+	d->rt = NULL;
+}
+
+int daemon_init_runtime(struct daemon *d)
+{
+	d->rt = calloc(d->cfg->n_uplinks + 1, sizeof(*d->rt));
+	if (!d->rt)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->cfg->n_uplinks; i++) {
+		struct uplink_rt *rt = &d->rt[i];
+
+		rt->probe.fd = -1;
+		rt->update_out.fd = -1;
+		rt->state = PLAN_WAITING;
+		rt->since = time(NULL);
+		rt->health = d->cfg->uplinks[i].check == CFG_CHECK_NONE ? HEALTH_NONE : HEALTH_OK;
+	}
+	return 0;
+}
+
+/*
+ * A new configuration replaces the old only when it is valid; what the daemon learned about
+ * uplinks that keep their name (health, AFTR, administrative state) carries over.
+ */
+int daemon_reload(struct daemon *d, const char *path, struct strbuf *out)
+{
+	struct cfg_diags diags;
+	struct config *cfg, *old = d->cfg;
+	struct uplink_rt *old_rt = d->rt;
+	int r;
+
+	notify("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_us());
+	cfg = cfg_load(path ? path : d->config_path, &diags);
+	for (size_t i = 0; i < diags.n; i++) {
+		if (diags.v[i].warning)
+			log_warn("%s", diags.v[i].text);
+		else
+			log_err("%s", diags.v[i].text);
+		if (out)
+			sb_printf(out, "%s\n", diags.v[i].text);
+	}
+	if (!cfg) {
+		if (out)
+			sb_printf(out, "error: %s has %u error%s; the running configuration is unchanged\n",
+				  path ? path : d->config_path, diags.errors, diags.errors == 1 ? "" : "s");
+		cfg_diags_free(&diags);
+		notify("READY=1");
+		return -EINVAL;
+	}
+	cfg_diags_free(&diags);
+	if (path)
+		d->config_path = strdup(path);
+	health_stop(d);
+	updates_stop(d);
+	d->cfg = cfg;
+	d->cfg_gen++;
+	d->rt = NULL;
+	r = daemon_init_runtime(d);
+	if (r) {
+		d->cfg = old;
+		d->rt = old_rt;
+		notify("READY=1");
+		return r;
+	}
+	for (size_t i = 0; i < cfg->n_uplinks; i++) {
+		struct cfg_uplink *o = cfg_find_uplink(old, cfg->uplinks[i].name);
+
+		if (!o || o->type != cfg->uplinks[i].type)
+			continue;
+		d->rt[i].admin_down = old_rt[o->index].admin_down;
+		d->rt[i].has_aftr = old_rt[o->index].has_aftr;
+		d->rt[i].aftr = old_rt[o->index].aftr;
+		d->rt[i].was_usable = old_rt[o->index].was_usable;
+		d->rt[i].update_ok = old_rt[o->index].update_ok;
+		d->rt[i].update_local = old_rt[o->index].update_local;
+		d->rt[i].state = old_rt[o->index].state;
+		d->rt[i].usable = old_rt[o->index].usable;
+		d->rt[i].since = old_rt[o->index].since;
+		d->rt[i].recovering = old_rt[o->index].recovering;
+		/* the same check keeps its verdict; a new one starts from healthy */
+		if (o->check == cfg->uplinks[i].check && o->check != CFG_CHECK_NONE &&
+		    !strcmp(o->check_target, cfg->uplinks[i].check_target)) {
+			struct uplink_rt *n = &d->rt[i], *p = &old_rt[o->index];
+
+			n->health = p->health;
+			n->fails = p->fails;
+			n->oks = p->oks;
+			memcpy(n->window, p->window, sizeof(n->window));
+			n->window_n = p->window_n;
+			n->window_pos = p->window_pos;
+			n->rtt_ms = p->rtt_ms;
+		}
+	}
+	for (size_t i = 0; i < old->n_uplinks; i++) {
+		timer_disarm(&old_rt[i].hold_timer);
+		timer_disarm(&old_rt[i].resolve_timer);
+		timer_disarm(&old_rt[i].update_timer);
+	}
+	free(old_rt);
+	/* The plan refers to the old config: drop it before freeing that. */
+	if (d->have_plan) {
+		plan_free(&d->plan);
+		d->have_plan = false;
+	}
+	cfg_free(old);
+	d->capture = out;
+	r = daemon_reconcile(d, "reload");
+	d->capture = NULL;
+	dns_resolve_all(d);
+	health_start(d);
+	notify("READY=1");
+	return r;
+}

@@ -1,0 +1,166 @@
+/*
+ * The transix fixed-IPv4 update request, sent after the tunnel is up and after every change of
+ * its local address, retried with backoff.  A child process sends it so the loop never waits on
+ * the network; the child reads the password from its file and reports only OK or the reason.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "transix.h"
+
+#define RETRY_MIN_MS 1000
+#define RETRY_MAX_MS (5 * 60 * 1000)
+
+static void start(struct daemon *d, size_t i);
+
+static void retry(struct daemon *d, struct dtimer *t)
+{
+	start(d, t->uplink);
+}
+
+static void on_output(struct daemon *d, struct dsource *s, uint32_t events)
+{
+	struct uplink_rt *rt = s->arg;
+	char buf[sizeof(rt->update_msg)];
+	ssize_t n = read(s->fd, buf, sizeof(buf) - 1);
+
+	(void)events;
+	if (n > 0) {
+		buf[n] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		strlcpy_ul(rt->update_msg, buf, sizeof(rt->update_msg));
+	}
+	/* one line, then the child exits: nothing more to read */
+	loop_del(d, s);
+	close(s->fd);
+	s->fd = -1;
+}
+
+void updates_child_exited(struct daemon *d, pid_t pid, int status)
+{
+	for (size_t i = 0; d->rt && i < d->cfg->n_uplinks; i++) {
+		const struct cfg_uplink *u = &d->cfg->uplinks[i];
+		struct uplink_rt *rt = &d->rt[i];
+		char addr[INET6_ADDRSTRLEN];
+		struct ul_err e;
+		uint64_t delay;
+
+		if (rt->update_pid != pid)
+			continue;
+		rt->update_pid = 0;
+		if (rt->update_out.fd >= 0)
+			on_output(d, &rt->update_out, EPOLLIN);
+		inet_ntop(AF_INET6, &rt->update_local, addr, sizeof(addr));
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			rt->update_ok = true;
+			rt->update_attempts = 0;
+			log_notice("uplink %s: update request registered %s: OK", u->name, addr);
+			if (apply_record_update(d->run_dir, u->name, &rt->update_local, &e))
+				log_warn("uplink %s: %s", u->name, e.msg);
+			return;
+		}
+		delay = RETRY_MIN_MS << (rt->update_attempts < 9 ? rt->update_attempts : 9);
+		if (delay > RETRY_MAX_MS)
+			delay = RETRY_MAX_MS;
+		rt->update_attempts++;
+		log_warn("uplink %s: update request for %s failed: %s; again in %llus", u->name, addr,
+			 rt->update_msg[0] ? rt->update_msg : "no answer", (unsigned long long)delay / 1000);
+		rt->update_timer.fn = retry;
+		rt->update_timer.uplink = i;
+		timer_arm(d, &rt->update_timer, delay);
+		return;
+	}
+}
+
+static void start(struct daemon *d, size_t i)
+{
+	const struct cfg_uplink *u = &d->cfg->uplinks[i];
+	struct uplink_rt *rt = &d->rt[i];
+	int pipefd[2];
+	pid_t pid;
+
+	if (rt->update_pid)
+		return;
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		log_warn("uplink %s: update request: %s", u->name, strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warn("uplink %s: update request: %s", u->name, strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return;
+	}
+	if (pid == 0) {
+		struct ul_err e = { "" };
+		sigset_t all;
+		int r;
+
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		close(pipefd[0]);
+		r = transix_update(u->update_url, u->user, u->password_file, &rt->update_local, 10000, &e);
+		if (r)
+			dprintf(pipefd[1], "%s\n", e.msg);
+		_exit(r ? 1 : 0);
+	}
+	close(pipefd[1]);
+	rt->update_pid = pid;
+	rt->update_msg[0] = '\0';
+	rt->update_out.fd = pipefd[0];
+	rt->update_out.fn = on_output;
+	rt->update_out.arg = rt;
+	loop_add(d, &rt->update_out, EPOLLIN);
+}
+
+/* After a reconcile: which fixed-IPv4 tunnels have a local address not yet registered? */
+void updates_check(struct daemon *d)
+{
+	for (size_t i = 0; d->have_plan && i < d->cfg->n_uplinks; i++) {
+		const struct cfg_uplink *u = &d->cfg->uplinks[i];
+		const struct plan_uplink *pu = &d->plan.uplinks[i];
+		struct uplink_rt *rt = &d->rt[i];
+
+		if (u->type != CFG_IPIP6 || !u->update_url || !pu->ready || !pu->has_local6)
+			continue;
+		if (!memcmp(&rt->update_local, &pu->local6, 16) && (rt->update_ok || rt->update_pid ||
+								     rt->update_timer.at_ms))
+			continue;
+		/* a new address: whatever was going on for the old one no longer matters */
+		if (rt->update_pid)
+			kill(rt->update_pid, SIGTERM);
+		timer_disarm(&rt->update_timer);
+		rt->update_local = pu->local6;
+		rt->update_ok = false;
+		rt->update_attempts = 0;
+		start(d, i);
+	}
+}
+
+void updates_stop(struct daemon *d)
+{
+	for (size_t i = 0; d->rt && i < d->cfg->n_uplinks; i++) {
+		struct uplink_rt *rt = &d->rt[i];
+
+		if (rt->update_pid)
+			kill(rt->update_pid, SIGTERM);
+		rt->update_pid = 0;
+		timer_disarm(&rt->update_timer);
+		if (rt->update_out.fd >= 0) {
+			loop_del(d, &rt->update_out);
+			close(rt->update_out.fd);
+			rt->update_out.fd = -1;
+		}
+	}
+}
