@@ -391,10 +391,19 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 		}
 		for (size_t i = 0; i < cfg->n_uplinks; i++) {
 			const struct cfg_uplink *u = &cfg->uplinks[i];
+			const struct kv_link *tnl = kview_link_by_name(&a->kv, u->ifname);
+			struct in6_addr found[8];
+			const struct in6_addr *pick;
+			int n;
 
-			if (u->type == CFG_DSLITE && u->aftr_name && !u->disabled &&
-			    !resolve_aaaa(u->aftr_name, &aftr_buf[i], NULL))
+			if (u->type != CFG_DSLITE || !u->aftr_name || u->disabled)
+				continue;
+			n = resolve_aaaa(u->aftr_name, found, ARRAY_SIZE(found), NULL);
+			pick = n > 0 ? resolve_pick(found, (size_t)n, tnl ? &tnl->remote : NULL) : NULL;
+			if (pick) {
+				aftr_buf[i] = *pick;
 				aftr[i] = &aftr_buf[i];
+			}
 		}
 		local.aftr = aftr;
 	}

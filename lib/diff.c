@@ -118,7 +118,8 @@ static void diff_links(struct differ *d, enum plan_link_kind kind)
 		}
 		ok = kind == PLAN_LINK_VLAN ? vlan_matches(d, pl, kl) : tnl_matches(d, pl, kl);
 		if (ok) {
-			if (!(kl->flags & IFF_UP) && (c = emit(d, CH_LINK_UP))) {
+			/* VLANs come up in diff_devs_up, after their token and sysctls */
+			if (kind == PLAN_LINK_IP6TNL && !(kl->flags & IFF_UP) && (c = emit(d, CH_LINK_UP))) {
 				strcpy(c->dev, pl->name);
 				c->owned = link_owned(d, kl);
 			}
@@ -187,23 +188,52 @@ static void diff_stale_links(struct differ *d)
 	}
 }
 
-static void diff_devs(struct differ *d)
+static void diff_devs_mtu(struct differ *d)
 {
 	for (size_t i = 0; i < d->p->devs.n; i++) {
 		const struct plan_dev *pd = &d->p->devs.v[i];
 		const struct kv_link *kl = kview_link_by_name(d->kv, pd->name);
 		struct change *c;
 
-		if (!kl)
-			continue; /* missing: the uplink is down, nothing to set */
-		if (!(kl->flags & IFF_UP) && (c = emit(d, CH_LINK_UP))) {
-			strcpy(c->dev, pd->name);
-			c->owned = link_owned(d, kl);
-		}
-		if (pd->mtu && kl->mtu != pd->mtu && (c = emit(d, CH_MTU))) {
+		if (kl && pd->mtu && kl->mtu != pd->mtu && (c = emit(d, CH_MTU))) {
 			strcpy(c->dev, pd->name);
 			c->mtu = pd->mtu;
 			snprintf(c->old, sizeof(c->old), "%u", kl->mtu);
+		}
+	}
+}
+
+/*
+ * Interfaces come up only once their token and sysctls are set: the first router
+ * advertisement must already find the ::feed token (ip token acts only through SLAAC).
+ * VLAN parents first, then the devices and VLANs on them.
+ */
+static void diff_devs_up(struct differ *d)
+{
+	for (size_t i = 0; i < d->p->devs.n; i++) {
+		const struct plan_dev *pd = &d->p->devs.v[i];
+		const struct kv_link *kl = kview_link_by_name(d->kv, pd->name);
+		struct change *c;
+
+		if (!kl || (kl->flags & IFF_UP))
+			continue; /* missing: the uplink is down, nothing to set */
+		c = emit(d, CH_LINK_UP);
+		if (c) {
+			strcpy(c->dev, pd->name);
+			c->owned = link_owned(d, kl);
+		}
+	}
+	for (size_t i = 0; i < d->p->links.n; i++) {
+		const struct plan_link *pl = &d->p->links.v[i];
+		const struct kv_link *kl = kview_link_by_name(d->kv, pl->name);
+		struct change *c;
+
+		if (pl->kind != PLAN_LINK_VLAN || (kl && (kl->flags & IFF_UP) && vlan_matches(d, pl, kl)))
+			continue;
+		c = emit(d, CH_LINK_UP);
+		if (c) {
+			strcpy(c->dev, pl->name);
+			c->owned = true;
 		}
 	}
 }
@@ -514,9 +544,10 @@ int diff_build(const struct plan *p, const struct kview *kv, const struct own_st
 	diff_links(&d, PLAN_LINK_VLAN);
 	if (d.err)
 		goto fail;
-	diff_devs(&d);
 	diff_sysctls(&d, true);
 	diff_tokens(&d);
+	diff_devs_mtu(&d);
+	diff_devs_up(&d);
 	diff_links(&d, PLAN_LINK_IP6TNL);
 	if (d.err)
 		goto fail;

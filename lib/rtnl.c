@@ -456,13 +456,19 @@ static int link_msg(struct rtnl *r, const struct change *c, struct ul_err *e)
 	l = pl->kind == PLAN_LINK_VLAN ? rtnl_link_vlan_alloc() : rtnl_link_ip6_tnl_alloc();
 	if (!l)
 		return -ENOMEM;
-	rtnl_link_set_name(l, pl->name);
 	if (pl->mtu)
 		rtnl_link_set_mtu(l, pl->mtu);
-	rtnl_link_set_flags(l, IFF_UP);
+	/* a VLAN comes up later, once its token and accept_ra are set (see diff.c) */
+	if (pl->kind == PLAN_LINK_IP6TNL)
+		rtnl_link_set_flags(l, IFF_UP);
 	if (c->kind == CH_LINK_ADD) {
+		rtnl_link_set_name(l, pl->name);
 		rtnl_link_set_ifalias(l, STATE_ALIAS);
 	} else {
+		/*
+		 * By index only: Linux before 6.4 refuses even a same-name "rename" of an
+		 * interface that is up (EBUSY), so the name must not be in the message.
+		 */
 		err = ifindex_of(pl->name, e);
 		if (err < 0)
 			goto out;
@@ -493,6 +499,35 @@ static int link_msg(struct rtnl *r, const struct change *c, struct ul_err *e)
 out:
 	rtnl_link_put(l);
 	return err;
+}
+
+/*
+ * `ip token set`: RTM_SETLINK, family AF_INET6, IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_TOKEN } }.
+ * Built by hand: libnl's rtnl_link_inet6_set_token() stores the token but never sends it.
+ */
+static int token_set(struct rtnl *r, const struct change *c, int idx, struct ul_err *e)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_INET6, .ifi_index = idx };
+	struct in6_addr t = c->token;
+	struct nlattr *spec, *inet6;
+	struct nl_msg *msg;
+	char what[96];
+
+	if (c->kind == CH_RESTORE_TOKEN && inet_pton(AF_INET6, c->old, &t) != 1)
+		return ul_errf(e, EINVAL, "bad saved token \"%s\" for %s", c->old, c->dev);
+	msg = nlmsg_alloc_simple(RTM_SETLINK, 0);
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    !(spec = nla_nest_start(msg, IFLA_AF_SPEC)) || !(inet6 = nla_nest_start(msg, AF_INET6)) ||
+	    nla_put(msg, IFLA_INET6_TOKEN, sizeof(t), &t) < 0) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	nla_nest_end(msg, inet6);
+	nla_nest_end(msg, spec);
+	snprintf(what, sizeof(what), "setting the IPv6 token of %s", c->dev);
+	return request(r, msg, what, e);
 }
 
 /* Changes to an existing interface: up/down, MTU, IPv6 token. */
@@ -531,20 +566,9 @@ static int link_set(struct rtnl *r, const struct change *c, struct ul_err *e)
 		break;
 	}
 	case CH_TOKEN:
-	case CH_RESTORE_TOKEN: {
-		struct in6_addr t = c->token;
-		struct nl_addr *a;
-
-		if (c->kind == CH_RESTORE_TOKEN && inet_pton(AF_INET6, c->old, &t) != 1)
-			return ul_errf(e, EINVAL, "bad saved token \"%s\" for %s", c->old, c->dev);
-		a = nladdr(AF_INET6, &t, 128);
-		if (!a)
-			return -ENOMEM;
-		rtnl_link_inet6_set_token(l, a);
-		nl_addr_put(a);
-		snprintf(what, sizeof(what), "setting the IPv6 token of %s", c->dev);
-		break;
-	}
+	case CH_RESTORE_TOKEN:
+		rtnl_link_put(l);
+		return token_set(r, c, idx, e);
 	default:
 		rtnl_link_put(l);
 		return -EINVAL;

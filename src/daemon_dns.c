@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 
 #include "daemon.h"
+#include "resolve.h"
 #include "log.h"
 
 #define REFRESH_MS (10 * 60 * 1000)
@@ -135,11 +136,18 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
 	u = &d->cfg->uplinks[q->uplink];
 	rt = &d->rt[q->uplink];
 	rt->resolving = false;
-	for (n = res ? res->nodes : NULL; n && n->ai_family != AF_INET6; n = n->ai_next)
-		;
+	struct in6_addr found[8];
+	size_t nf = 0;
+	const struct in6_addr *pick;
+
+	for (n = res ? res->nodes : NULL; n && nf < ARRAY_SIZE(found); n = n->ai_next) {
+		if (n->ai_family == AF_INET6)
+			found[nf++] = ((const struct sockaddr_in6 *)n->ai_addr)->sin6_addr;
+	}
+	pick = resolve_pick(found, nf, rt->has_aftr ? &rt->aftr : NULL);
 	rt->resolve_timer.fn = resolve_again;
 	rt->resolve_timer.uplink = q->uplink;
-	if (status != ARES_SUCCESS || !n) {
+	if (status != ARES_SUCCESS || !pick) {
 		delay = RETRY_MIN_MS << (rt->resolve_failures < 5 ? rt->resolve_failures : 5);
 		if (delay > RETRY_MAX_MS)
 			delay = RETRY_MAX_MS;
@@ -149,7 +157,7 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
 			 (unsigned long long)delay / 1000);
 		timer_arm(d, &rt->resolve_timer, delay);
 	} else {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)n->ai_addr)->sin6_addr;
+		const struct in6_addr *a = pick;
 
 		rt->resolve_failures = 0;
 		if (!rt->has_aftr || memcmp(&rt->aftr, a, 16)) {

@@ -252,10 +252,13 @@ else
 	not_ok "big: matches: $out2"
 fi
 
-if listing d | cmp -s - <(listing e); then
+listing d >"$tmp/big-ours.txt"
+listing e >"$tmp/big-theirs.txt"
+if cmp -s "$tmp/big-ours.txt" "$tmp/big-theirs.txt"; then
 	ok "big: nft list shows our table exactly as nft -f's"
 else
 	not_ok "big: nft list differs from nft -f's"
+	diff "$tmp/big-ours.txt" "$tmp/big-theirs.txt" | head -20
 fi
 elements=$(in_ns d nft --debug=netlink list set inet uplinkd big_dst4 2>/dev/null | grep -c 'element ')
 

@@ -143,7 +143,8 @@ static void sim_apply(struct kview *kv, struct own_state *own, bool *nft, const 
 		break;
 	case CH_LINK_ADD:
 		ck_assert_ptr_null(sim_find(kv, c->link.name));
-		l = sim_link(kv, c->link.name, c->link.kind == PLAN_LINK_VLAN ? "vlan" : "ip6tnl", IFF_UP | IFF_LOWER_UP);
+		l = sim_link(kv, c->link.name, c->link.kind == PLAN_LINK_VLAN ? "vlan" : "ip6tnl",
+			     c->link.kind == PLAN_LINK_VLAN ? IFF_LOWER_UP : IFF_UP | IFF_LOWER_UP);
 		l->link = sim_find(kv, c->link.parent)->ifindex;
 		l->vlan_id = c->link.vlan_id;
 		if (c->link.has_local)
@@ -172,6 +173,8 @@ static void sim_apply(struct kview *kv, struct own_state *own, bool *nft, const 
 		break;
 	case CH_LINK_UP:
 		sim_find(kv, c->dev)->flags |= IFF_UP;
+		if (!c->owned)
+			state_remember(&own->ups, c->dev, "down");
 		break;
 	case CH_RESTORE_DOWN:
 		sim_find(kv, c->dev)->flags &= ~(unsigned)IFF_UP;
@@ -615,6 +618,44 @@ START_TEST(observe_wan_prefers_token_and_fresh_prefix)
 }
 END_TEST
 
+/* The ::feed token must be set before the WAN comes up and sees its first RA. */
+START_TEST(token_before_up)
+{
+	struct world w;
+	struct changes ch;
+	struct ul_err e;
+	int token_at = -1, vlan_add_at = -1, vlan_up_at = -1, parent_up_at = -1;
+
+	world_init(&w, "conf/examples/transix-fixed-ipv4.conf");
+	sim_link(&w.kv, "ens224", "", 0); /* present, down */
+	plan_from_kernel(&w, NULL);
+	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, false, &ch, &e), 0);
+	for (size_t i = 0; i < ch.n; i++) {
+		const struct change *c = &ch.v[i];
+
+		if (c->kind == CH_TOKEN)
+			token_at = (int)i;
+		if (c->kind == CH_LINK_ADD && !strcmp(c->link.name, "ens224.1000"))
+			vlan_add_at = (int)i;
+		if (c->kind == CH_LINK_UP && !strcmp(c->dev, "ens224.1000"))
+			vlan_up_at = (int)i;
+		if (c->kind == CH_LINK_UP && !strcmp(c->dev, "ens224"))
+			parent_up_at = (int)i;
+	}
+	ck_assert_int_ge(vlan_add_at, 0);
+	ck_assert_int_gt(token_at, vlan_add_at);
+	ck_assert_int_gt(parent_up_at, token_at);
+	ck_assert_int_gt(vlan_up_at, parent_up_at);
+	for (size_t i = 0; i < ch.n; i++)
+		sim_apply(&w.kv, &w.own, &w.nft, &ch.v[i]);
+	changes_free(&ch);
+	plan_free(&w.plan);
+	ck_assert(sim_find(&w.kv, "ens224.1000")->flags & IFF_UP);
+	ck_assert_ptr_nonnull(state_find(&w.own.ups, "ens224")); /* put back down by `down` */
+	world_free(&w);
+}
+END_TEST
+
 START_TEST(describe)
 {
 	struct change c = { .kind = CH_ROUTE_SET };
@@ -651,6 +692,7 @@ int main(void)
 	tcase_add_test(tc, failover_changes_only_routes_and_rules);
 	tcase_add_test(tc, observe_pppoe_and_active_if);
 	tcase_add_test(tc, observe_wan_prefers_token_and_fresh_prefix);
+	tcase_add_test(tc, token_before_up);
 	tcase_add_test(tc, describe);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

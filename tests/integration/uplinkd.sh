@@ -1,0 +1,119 @@
+# shellcheck shell=bash
+# Helpers for the tests that run uplinkd in the lab's router (sourced after tests/lab/lab.sh).
+# uplinkd and uplinkctl run with rtr's private /run (so /run/uplinkd is the lab's), its
+# resolv.conf pointing at the NGN's DNS, and logs in $LAB_DIR/log.
+
+UL_BIN="$LAB_TOP/build"
+UL_CONF=""
+
+# ul_conf: the configuration on stdin becomes the router's config file.
+ul_conf() {
+	UL_CONF="$LAB_DIR/cfg/uplinkd.conf"
+	cat >"$UL_CONF"
+}
+
+# ul_secret NAME SECRET: a 0600 password file in the lab, printed.
+ul_secret() {
+	local f="$LAB_DIR/cfg/$1.password"
+	(umask 077 && printf '%s\n' "$2" >"$f")
+	echo "$f"
+}
+
+# ul_router: what the operator configures outside uplinkd: the LAN address, the resolver.
+ul_router() {
+	in_ns rtr ip addr add "$LAB_LAN_GW4/24" dev "$LAB_LAN_IF"
+	lab_rtr_resolv
+}
+
+ul_ctl() { in_priv_t 60 rtr "$UL_BIN/uplinkctl" "$@"; }
+
+# ul_apply [ARGS]: uplinkctl apply with the test's config; prints its output.
+ul_apply() { ul_ctl apply -c "$UL_CONF" "$@"; }
+
+# ul_changes OUTPUT: the N of "applied: N changes"
+ul_changes() { sed -nE 's/^applied: ([0-9]+) changes?$/\1/p' <<<"$1"; }
+
+# ul_daemon [ARGS]: starts uplinkd in rtr and waits for its control socket.
+ul_daemon() {
+	lab_bg_priv rtr uplinkd "$UL_BIN/uplinkd" -c "$UL_CONF" --log stderr "$@"
+	lab_wait 20 ul_ctl status >/dev/null || { cat "$LAB_DIR/log/uplinkd.log" >&2; return 1; }
+}
+
+ul_log() { cat "$LAB_DIR/log/uplinkd.log"; }
+
+# ul_wait_up UPLINK SECS: until `uplinkctl status -j` says the uplink is up.
+ul_wait_up() {
+	local name=$1 secs=${2:-30}
+	lab_wait "$secs" ul_state_is "$name" up || { ul_ctl status >&2; return 1; }
+}
+
+ul_state_is() {
+	ul_ctl status -j 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+u = [x for x in s["uplinks"] if x["name"] == sys.argv[1]]
+sys.exit(0 if u and u[0]["state"] == sys.argv[2] else 1)' "$1" "$2"
+}
+
+# ul_json EXPR: evaluates a python expression over the status JSON (as s).
+ul_json() {
+	ul_ctl status -j | python3 -c "import json, sys; s = json.load(sys.stdin); print($1)"
+}
+
+# ul_wait_wan SECS: until the WAN has a global address from the RA; prints it.
+ul_wait_wan() {
+	local dev=${UL_WAN_DEV:-$LAB_WAN_IF}
+	lab_wait_addr "${1:-30}" rtr "$dev" -6 "^${LAB_RA_PREFIX%%::*}:"
+}
+
+# ul_snapshot: the kernel state of rtr that uplinkd may change, normalised for comparing.
+ul_snapshot() {
+	{
+		echo "## links"
+		in_ns rtr ip -o link show | sed -E 's/^[0-9]+: //; s/ qlen [0-9]+//; s/link\/ether [0-9a-f:]+ brd [0-9a-f:]+//' |
+			awk '{print $1, $2, $3, $4, $5}' | sort
+		echo "## addresses"
+		in_ns rtr ip -o addr show | awk '{print $2, $3, $4}' | sort
+		echo "## routes"
+		in_ns rtr ip -4 route show table all | grep -v '^local\|^broadcast' | sort
+		in_ns rtr ip -6 route show table all | grep -v '^local\|^multicast\|^anycast' |
+			sed -E 's/ expires [0-9]+sec//; s/ pref [a-z]+//' | sort
+		echo "## rules"
+		in_ns rtr ip -4 rule show
+		in_ns rtr ip -6 rule show
+		echo "## nftables"
+		in_ns rtr nft list ruleset
+		echo "## sysctls"
+		in_ns rtr sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding
+		for d in $(in_ns rtr ls /proc/sys/net/ipv6/conf); do
+			in_ns rtr sysctl "net.ipv6.conf.$d.accept_ra" 2>/dev/null | sed 's/\./\//4' || true
+		done
+		echo "## tokens"
+		in_ns rtr ip token list 2>/dev/null | sort || true
+	}
+}
+
+# many TCP connections held open at once from a LAN host: prints "OK N FAILED N"
+ul_many_tcp() { # NS DEST PORT COUNT [TIMEOUT]
+	in_t 120 "$1" python3 "$LAB_TOP/tests/integration/many_tcp.py" "$2" "$3" "$4" "${5:-15}"
+}
+
+# ul_mss_watch NS: counts TCP SYNs arriving in NS by their MSS option; ul_mss_seen NS SIZE.
+ul_mss_watch() {
+	in_ns "$1" nft -f - <<'NFT'
+table inet mss_watch {
+	chain pre {
+		type filter hook prerouting priority -300;
+		tcp flags syn / syn,ack tcp option maxseg size 1420 counter
+		tcp flags syn / syn,ack tcp option maxseg size 1414 counter
+		tcp flags syn / syn,ack tcp option maxseg size 1460 counter
+	}
+}
+NFT
+}
+
+# How many SYNs with MSS SIZE NS saw (1414, 1420 or 1460).
+ul_mss_seen() {
+	in_ns "$1" nft list chain inet mss_watch pre |
+		sed -nE "s/.*maxseg size $2 counter packets ([0-9]+).*/\\1/p"
+}
