@@ -124,8 +124,9 @@ static void retry(struct daemon *d, struct dtimer *t)
 
 int daemon_reconcile(struct daemon *d, const char *why)
 {
+	static const struct observe_extra none; /* names are resolved asynchronously (daemon_dns.c) */
 	struct apply_opts o = {
-		.run_dir = d->run_dir, .on_change = on_change, .arg = d, .adjust = adjust,
+		.run_dir = d->run_dir, .extra = &none, .on_change = on_change, .arg = d, .adjust = adjust,
 		.nft_known = d->nft_known && !d->nft_tampered, .nft_known_hash = d->nft_hash,
 	};
 	struct apply_result res;

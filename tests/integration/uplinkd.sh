@@ -117,3 +117,105 @@ ul_mss_seen() {
 	in_ns "$1" nft list chain inet mss_watch pre |
 		sed -nE "s/.*maxseg size $2 counter packets ([0-9]+).*/\\1/p"
 }
+
+# ul_default: the device of the main table's IPv4 default route ("none" if there is none).
+ul_default() {
+	local r
+	r=$(in_ns rtr ip -4 route show default | awk '/dev/ { for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1); exit }')
+	echo "${r:-none}"
+}
+
+# ul_wait_default DEV SECS: until the default route leads out of DEV; prints the seconds it took.
+ul_wait_default() {
+	local dev=$1 secs=${2:-10} t0 now
+	t0=$(date +%s%N)
+	while [ "$(ul_default)" != "$dev" ]; do
+		now=$(date +%s%N)
+		if [ $(((now - t0) / 1000000000)) -ge "$secs" ]; then
+			echo "timeout: the default route is via $(ul_default), not $dev" >&2
+			return 1
+		fi
+		sleep 0.02
+	done
+	now=$(date +%s%N)
+	awk -v ns=$((now - t0)) 'BEGIN { printf "%.2f\n", ns / 1e9 }'
+}
+
+# ul_pid: uplinkd's pid (in the lab's background list).
+ul_pid() {
+	local pid
+	pid=$(awk '$3 == "uplinkd" { print $1 }' "$LAB_DIR/bg" | tail -n1)
+	# lab_bg_priv execs through ip netns exec and sh: the daemon is that pid or its child
+	if [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = uplinkd ]; then echo "$pid"; return; fi
+	pgrep -P "$pid" -x uplinkd | head -n1
+}
+
+ul_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$(ul_pid)/status"; }
+
+# ul_pinger NS DEST: a background ping every 100 ms with timestamps; ul_ping_gap NAME: the longest
+# time without a reply, in seconds.
+ul_pinger() {
+	lab_bg "$1" "$3" ping -n -D -i 0.1 -W 1 "$2"
+}
+ul_ping_gap() {
+	awk '/bytes from/ { t = substr($1, 2, length($1) - 2) + 0; if (last && t - last > gap) gap = t - last; last = t }
+	     END { printf "%.2f\n", gap }' "$LAB_DIR/log/$1.log"
+}
+
+# ---- helpers of t_apply_policy, t_apply_inbound, t_apply_down and t_apply_rollback ----
+
+# ul_converge [MAX]: applies until an apply changes nothing (the first brings the WAN up: wait for
+# its address; the next build what needs the prefix); each output goes to stderr.  Fails the test
+# when MAX applies (default 4) do not get there.
+ul_converge() {
+	local out n i max=${1:-4}
+	for i in $(seq 1 "$max"); do
+		out=$(ul_apply) || t_fail "apply $i of the convergence failed: $out"
+		echo "$out" >&2
+		n=$(ul_changes "$out")
+		[ "$n" = 0 ] && return 0
+		[ "$i" = 1 ] && ul_wait_wan 30 >/dev/null
+	done
+	t_fail "apply did not converge in $max runs"
+}
+
+# ul_uplink_info UPLINK: "TABLE MARK" of the uplink as `uplinkctl plan` states them (mark in hex).
+ul_uplink_info() {
+	ul_ctl plan -c "$UL_CONF" |
+		sed -nE "s/^# uplink $1: .*, table ([0-9]+), mark (0x[0-9a-fA-F]+): .*/\\1 \\2/p"
+}
+
+# ul_whoami_tcp NS [ADDR] / ul_whoami_udp NS [ADDR]: "ADDR PORT" inet's what-is-my-address saw
+# for a plain TCP connection / a UDP datagram to port $LAB_WHOAMI_PORT (empty on failure).
+# shellcheck disable=SC2016 # the inner bash expands them
+ul_whoami_tcp() {
+	in_t 12 "$1" bash -c 'exec 3<>"/dev/tcp/$0/$1" && timeout 8 head -n1 <&3' \
+		"${2:-$LAB_INET4_WHOAMI}" "$LAB_WHOAMI_PORT" 2>/dev/null || true
+}
+# shellcheck disable=SC2016
+ul_whoami_udp() {
+	in_t 8 "$1" bash -c 'exec 3<>"/dev/udp/$0/$1" && echo x >&3 && timeout 4 head -n1 <&3' \
+		"${2:-$LAB_INET4_WHOAMI}" "$LAB_WHOAMI_PORT" 2>/dev/null || true
+}
+
+# ul_tcp_banner NS ADDR PORT [SECS]: connects from NS and prints the first line the server sends;
+# "timeout" when nothing answered within SECS (default 4: a dropped SYN), else the error
+# (e.g. "... Connection refused" for a RST).
+# shellcheck disable=SC2016
+ul_tcp_banner() {
+	local out rc=0
+	out=$(in_t "${4:-4}" "$1" bash -c 'exec 3<>"/dev/tcp/$0/$1" && head -n1 <&3' "$2" "$3" 2>&1) || rc=$?
+	[ "$rc" = 124 ] && out=timeout
+	echo "$out"
+}
+
+# ul_kstate: ul_snapshot plus the per-device forwarding switches (net.ipv4.ip_forward and
+# net.ipv6.conf.all.forwarding rewrite every device's copy, so restoring the global one must
+# restore them all), normalised for comparing a before with an after:
+#  - nftables counters count packets and bytes: traffic between two snapshots changes them,
+#    not uplinkd.  Only their values are dropped; the counter statements stay.
+ul_kstate() {
+	ul_snapshot | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
+	echo "## forwarding per device"
+	in_ns rtr sh -c 'cd /proc/sys/net && grep -H . ipv4/conf/*/forwarding ipv6/conf/*/forwarding'
+}
