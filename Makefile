@@ -71,13 +71,15 @@ $(B)/libuplink.a: $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+# --as-needed: uplinkd references no libcurl symbol (uplinkctl sends the update request for it),
+# so it does not load libcurl and its TLS stack: several MiB of resident memory.
 $(B)/uplinkctl: $(UPLINKCTL_OBJ) $(B)/libuplink.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 $(B)/uplinkd: $(UPLINKD_OBJ) $(B)/libuplink.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(TEST_COMMON_OBJ) $(B)/libuplink.a
 	@$(if $(Q),echo "  LD      $@")

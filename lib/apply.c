@@ -9,7 +9,6 @@
 
 #include "apply.h"
 #include "resolve.h"
-#include "transix.h"
 
 int applier_open(struct applier *a, struct ul_err *e)
 {
@@ -335,7 +334,7 @@ static int send_updates(const struct config *cfg, const struct plan *p, struct o
 			continue;
 		/* The tunnel and its route are new: give the path a moment, then back off. */
 		for (unsigned attempt = 0, delay_ms = 500; attempt < 4; attempt++, delay_ms *= 2) {
-			r = transix_update(u->update_url, u->user, u->password_file, &pu->local6, 5000, &ue);
+			r = o->send_update(u, &pu->local6, &ue);
 			if (!r || r == -EACCES)
 				break;
 			nanosleep(&(struct timespec){ delay_ms / 1000, (long)(delay_ms % 1000) * 1000000 }, NULL);
@@ -443,7 +442,7 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 	own.protocol = cfg->route_protocol;
 	strlcpy_ul(own.nft_table, cfg->nft_table, sizeof(own.nft_table));
 	r = run_changes(a, &ch, plan, cfg->nft_table, proto, &own, o, res, e);
-	if (!r && o->updates)
+	if (!r && o->send_update)
 		r = send_updates(cfg, plan, &own, o, res, e);
 	/* Saved also after a failed update: the kernel did change and the state must say so. */
 	if (ch.n || res->updates_sent || r) {

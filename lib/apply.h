@@ -24,8 +24,11 @@ struct apply_opts {
 	/* Called with each change as it is made (or would be, with dry_run). */
 	void (*on_change)(void *arg, const char *line);
 	void *arg;
-	/* Send the transix update request (off in benchmarks and dry runs). */
-	bool updates;
+	/*
+	 * Sends the transix update request for u from local (NULL: none are sent, as in
+	 * benchmarks and dry runs).  A callback, so that the daemon need not link libcurl.
+	 */
+	int (*send_update)(const struct cfg_uplink *u, const struct in6_addr *local, struct ul_err *e);
 	/*
 	 * Called between observing and planning, so the daemon can add what only it knows
 	 * (health, hold-downs, administrative state, resolved names).

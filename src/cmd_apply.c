@@ -10,7 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include "apply.h"
+#include "transix.h"
 #include "uplinkctl.h"
 
 static void print_change(void *arg, const char *line)
@@ -30,7 +33,8 @@ static int run(int argc, char **argv, bool down)
 		{ 0 },
 	};
 	const char *path = DEFAULT_CONFIG, *cmd = down ? "down" : "apply";
-	struct apply_opts o = { .run_dir = DEFAULT_RUN_DIR, .on_change = print_change, .updates = true };
+	struct apply_opts o = { .run_dir = DEFAULT_RUN_DIR, .on_change = print_change,
+				.send_update = ctl_send_update };
 	struct apply_result res;
 	struct applier a;
 	struct config *cfg = NULL;
@@ -80,7 +84,7 @@ static int run(int argc, char **argv, bool down)
 			return 1;
 	}
 	if (o.dry_run)
-		o.updates = false;
+		o.send_update = NULL;
 	/* A running daemon owns the kernel state: it reloads, and its answer is ours. */
 	if (!down && !o.dry_run) {
 		char request[PATH_MAX + 16], full[PATH_MAX];
@@ -147,7 +151,7 @@ int cmd_ifchange(int argc, char **argv)
 		{ 0 },
 	};
 	const char *path = DEFAULT_CONFIG, *run_dir = DEFAULT_RUN_DIR;
-	struct apply_opts o = { .on_change = print_change, .updates = true };
+	struct apply_opts o = { .on_change = print_change, .send_update = ctl_send_update };
 	struct apply_result res;
 	struct config *cfg;
 	struct applier a;
@@ -200,6 +204,44 @@ int cmd_ifchange(int argc, char **argv)
 		plan_free(&plan);
 	}
 	applier_close(&a);
+	cfg_free(cfg);
+	return r ? 1 : 0;
+}
+
+int ctl_send_update(const struct cfg_uplink *u, const struct in6_addr *local, struct ul_err *e)
+{
+	return transix_update(u->update_url, u->user, u->password_file, local, 5000, e);
+}
+
+/*
+ * uplinkctl transix-update -c FILE UPLINK ADDRESS: the update request for UPLINK from ADDRESS.
+ * uplinkd runs this (so that the daemon itself does not carry libcurl); the password is read
+ * from its file here, never passed.  Prints the reason on failure.
+ */
+int cmd_transix_update(int argc, char **argv)
+{
+	struct cfg_uplink *u;
+	struct config *cfg;
+	struct in6_addr local;
+	struct ul_err e = { "" };
+	int r;
+
+	if (argc != 5 || strcmp(argv[1], "-c") || inet_pton(AF_INET6, argv[4], &local) != 1) {
+		fprintf(stderr, "usage: uplinkctl transix-update -c FILE UPLINK ADDRESS\n");
+		return 2;
+	}
+	cfg = ctl_load_config(argv[2]);
+	if (!cfg)
+		return 1;
+	u = cfg_find_uplink(cfg, argv[3]);
+	if (!u || u->type != CFG_IPIP6 || !u->update_url) {
+		printf("no update request is configured for \"%s\"\n", argv[3]);
+		cfg_free(cfg);
+		return 1;
+	}
+	r = transix_update(u->update_url, u->user, u->password_file, &local, 10000, &e);
+	if (r)
+		printf("%s\n", e.msg);
 	cfg_free(cfg);
 	return r ? 1 : 0;
 }

@@ -159,6 +159,8 @@ void dns_set_rdnss(struct daemon *d, const struct in6_addr *servers, size_t n);
 void updates_check(struct daemon *d);
 void updates_stop(struct daemon *d);
 void updates_child_exited(struct daemon *d, pid_t pid, int status);
+void updates_set_config(const char *config);
+int updates_send_sync(const struct cfg_uplink *u, const struct in6_addr *local, struct ul_err *e);
 
 /* status */
 void status_text(struct daemon *d, struct strbuf *sb);

@@ -64,11 +64,18 @@ static bool handle(struct daemon *d, char *line, struct strbuf *out)
 		return true;
 	}
 	if (!strcmp(line, "ifchange")) {
-		if (arg && cfg_uses_interface(d->cfg, arg)) {
-			d->capture = out;
-			daemon_reconcile(d, "ifupdown");
-			d->capture = NULL;
+		unsigned long before = d->changes_total;
+
+		if (!arg || !cfg_uses_interface(d->cfg, arg)) {
+			sb_printf(out, "%s: not used by the configuration\n", arg ? arg : "");
+			return true;
 		}
+		log_info("%s changed (ifupdown)", arg);
+		d->capture = out;
+		daemon_reconcile(d, "ifupdown");
+		d->capture = NULL;
+		sb_printf(out, "%s: reconciled, %lu change%s\n", arg, d->changes_total - before,
+			  d->changes_total - before == 1 ? "" : "s");
 		return true;
 	}
 	sb_printf(out, "error: unknown request \"%s\"\n", line);

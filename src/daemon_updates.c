@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +17,83 @@
 
 #include "daemon.h"
 #include "log.h"
-#include "transix.h"
 
 #define RETRY_MIN_MS 1000
 #define RETRY_MAX_MS (5 * 60 * 1000)
 
 static void start(struct daemon *d, size_t i);
+
+/* The uplinkctl installed next to this uplinkd: it carries libcurl, so the daemon does not. */
+static const char *uplinkctl_path(void)
+{
+	static char path[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (path[0])
+		return path;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 16);
+	if (n <= 0 || !(slash = memrchr(path, '/', (size_t)n))) {
+		strcpy(path, "uplinkctl");
+		return path;
+	}
+	strcpy(slash + 1, "uplinkctl");
+	return path;
+}
+
+/* In the child: stdout to fd, then `uplinkctl transix-update -c CONFIG UPLINK ADDRESS`. */
+static void exec_update(int fd, const char *config, const char *uplink, const struct in6_addr *local)
+{
+	char addr[INET6_ADDRSTRLEN];
+	sigset_t all;
+
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	inet_ntop(AF_INET6, local, addr, sizeof(addr));
+	if (fd != STDOUT_FILENO) {
+		dup2(fd, STDOUT_FILENO);
+		close(fd);
+	}
+	execl(uplinkctl_path(), "uplinkctl", "transix-update", "-c", config, uplink, addr, (char *)NULL);
+	printf("cannot run %s: %s\n", uplinkctl_path(), strerror(errno));
+	_exit(127);
+}
+
+static const char *oneshot_config;
+
+void updates_set_config(const char *config)
+{
+	oneshot_config = config;
+}
+
+/* For `uplinkd --oneshot`: the same helper, waited for. */
+int updates_send_sync(const struct cfg_uplink *u, const struct in6_addr *local, struct ul_err *e)
+{
+	char msg[256] = "";
+	int pipefd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC))
+		return ul_errf(e, errno, "update request: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		exec_update(pipefd[1], oneshot_config, u->name, local);
+	}
+	close(pipefd[1]);
+	if (pid < 0) {
+		close(pipefd[0]);
+		return ul_errf(e, errno, "update request: %s", strerror(errno));
+	}
+	n = read(pipefd[0], msg, sizeof(msg) - 1);
+	close(pipefd[0]);
+	msg[n > 0 ? n : 0] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		return ul_errf(e, EIO, "%s", msg[0] ? msg : "the update request failed");
+	return 0;
+}
 
 static void retry(struct daemon *d, struct dtimer *t)
 {
@@ -103,17 +175,8 @@ static void start(struct daemon *d, size_t i)
 		return;
 	}
 	if (pid == 0) {
-		struct ul_err e = { "" };
-		sigset_t all;
-		int r;
-
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
 		close(pipefd[0]);
-		r = transix_update(u->update_url, u->user, u->password_file, &rt->update_local, 10000, &e);
-		if (r)
-			dprintf(pipefd[1], "%s\n", e.msg);
-		_exit(r ? 1 : 0);
+		exec_update(pipefd[1], d->config_path, u->name, &rt->update_local);
 	}
 	close(pipefd[1]);
 	rt->update_pid = pid;

@@ -44,6 +44,9 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	}
+	/* not listed: uplinkd's helper */
+	if (!strcmp(argv[1], "transix-update"))
+		return cmd_transix_update(argc - 1, argv + 1);
 	fprintf(stderr, "uplinkctl: unknown command \"%s\"\n\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -17,6 +17,8 @@ int cmd_down(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_up(int argc, char **argv);
 int cmd_ifchange(int argc, char **argv);
+int cmd_transix_update(int argc, char **argv);
+int ctl_send_update(const struct cfg_uplink *u, const struct in6_addr *local, struct ul_err *e);
 int cmd_admin(int argc, char **argv, bool down);
 
 /*

@@ -60,7 +60,8 @@ static void print_change(void *arg, const char *line)
 
 static int oneshot(struct config *cfg, const char *run_dir)
 {
-	struct apply_opts o = { .run_dir = run_dir, .on_change = print_change, .updates = true };
+	struct apply_opts o = { .run_dir = run_dir, .on_change = print_change,
+				.send_update = updates_send_sync };
 	struct apply_result res;
 	struct applier a;
 	struct ul_err e = { "" };
@@ -145,6 +146,7 @@ int main(int argc, char **argv)
 	}
 	umask(077);
 	if (once) {
+		updates_set_config(d.config_path);
 		r = oneshot(d.cfg, d.run_dir);
 		cfg_free(d.cfg);
 		return r;

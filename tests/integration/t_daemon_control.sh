@@ -1,0 +1,155 @@
+#!/bin/bash
+# Living with uplinkd: -n and --oneshot, the control socket (root only), status (text and JSON
+# with the fields operators need), administrative down/up, reload through `uplinkctl apply` and
+# SIGHUP (a broken file changes nothing), the ifupdown hook, the systemd unit, and secrets that
+# never show.
+set -eu -o pipefail
+# shellcheck source=tests/lab/lab.sh disable=SC2119
+. "$(dirname "$0")/../lab/lab.sh"
+# shellcheck source=tests/integration/uplinkd.sh
+. "$LAB_TOP/tests/integration/uplinkd.sh"
+lab_up br aftr fixed
+ul_router
+pw=$(ul_secret transix "$LAB_FIXED_PASS")
+config() { # PRIO_OF_DS
+	ul_conf <<EOF
+[global]
+lan = br0
+hold-down = 0
+
+[uplink wan]
+type = ipoe
+device = wan0
+token = ::feed
+
+[uplink map]
+type = mape
+over = wan
+priority = 10
+check = icmp $LAB_INET4_ECHO
+
+[uplink ds]
+type = dslite
+over = wan
+aftr = $LAB_AFTR_NAME
+priority = $1
+
+[uplink fixed]
+type = ipip6
+over = wan
+remote = $LAB_FIXED_REMOTE
+ipv4 = $LAB_FIXED_IPV4
+user = $LAB_FIXED_USER
+password-file = $pw
+priority = 30
+EOF
+}
+config 20
+
+t_eq "$(in_priv rtr "$UL_BIN/uplinkd" -n -c "$UL_CONF")" "configuration OK" "uplinkd -n checks the file"
+sed 's/^priority = 30/priority = high/' "$UL_CONF" >"$LAB_DIR/cfg/bad.conf"
+out=$(in_priv rtr "$UL_BIN/uplinkd" -n -c "$LAB_DIR/cfg/bad.conf" 2>&1) && t_fail "uplinkd -n accepted a bad file"
+t_match "$out" "bad.conf:[0-9]+: \[uplink fixed\] priority: must be 0..65535 or none" "and names FILE:LINE in a bad one"
+
+ul_daemon
+ul_wait_up map 60
+ul_wait_up ds 30
+ul_wait_up fixed 30
+
+# status, text and JSON
+st=$(ul_ctl status)
+echo "$st"
+for u in wan map ds fixed; do t_match "$st" "^$u \(" "status has a paragraph for $u"; done
+t_match "$st" "ports in use: [0-9]+ TCP, [0-9]+ UDP, [0-9]+ ICMP of 240" "status counts MAP-E's ports in use against 240"
+ul_ctl status -j >"$LAB_DIR/status.json"
+python3 - "$LAB_DIR/status.json" "$LAB_MAPE_IPV4" "$LAB_MAPE_PSID" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+need = ["name", "type", "state", "since", "device", "addresses", "table", "health", "counters", "usable"]
+for u in s["uplinks"]:
+    missing = [k for k in need if k not in u]
+    assert not missing, (u["name"], missing)
+    for k in ("loss_pct", "rtt_ms", "state"):
+        assert k in u["health"], (u["name"], k)
+    for k in ("rx_bytes", "tx_bytes"):
+        assert k in u["counters"], (u["name"], k)
+m = [u for u in s["uplinks"] if u["name"] == "map"][0]["mape"]
+assert m["ipv4"] == sys.argv[2] and m["psid"] == int(sys.argv[3]), m
+assert m["port_count"] == 240 and len(m["ports"]) == 15, m
+assert set(m["ports_in_use"]) >= {"tcp", "udp", "icmp"}, m
+assert s["default4"] == "map", s["default4"]
+print("status -j: valid JSON,", len(s["uplinks"]), "uplinks")
+PY
+t_ok "status -j is valid JSON with state, since, device, addresses, table, health, counters, MAP-E ports"
+
+# administrative down and up
+out=$(ul_ctl down map)
+echo "$out"
+t_match "$out" "uplink map: down" "uplinkctl down map answers"
+t_eq "$(ul_default)" ds "the default route moved to DS-Lite"
+t_eq "$(ul_json '[u["state"] for u in s["uplinks"] if u["name"] == "map"][0]')" admin-down "status says admin-down"
+ul_ctl up map >/dev/null
+ul_wait_default map 10 >/dev/null
+t_ok "uplinkctl up map: MAP-E carries the default route again"
+out=$(ul_ctl down nosuch 2>&1) && t_fail "down of an unknown uplink succeeded"
+t_match "$out" 'no uplink named "nosuch"' "an unknown uplink is named in the error"
+
+# reload: uplinkctl apply goes through the daemon and prints its result
+config 5
+out=$(ul_apply)
+echo "$out"
+t_match "$out" "ip route replace default dev ds" "apply reported the daemon's changes"
+t_match "$out" "^applied: [0-9]+ changes?$" "and their count"
+t_eq "$(ul_default)" ds "DS-Lite (now priority 5) has the default route"
+config 20
+sed -i 's/^\[uplink ds\]/[uplink ds]\nbogus = 1/' "$UL_CONF"
+out=$(ul_apply 2>&1) && t_fail "apply accepted a broken file"
+t_match "$out" "uplinkd.conf:[0-9]+: \[uplink ds\] bogus: unknown key" "a broken file: FILE:LINE, before the daemon is asked"
+t_eq "$(ul_default)" ds "and the running configuration is unchanged"
+config 20
+in_ns rtr kill -HUP "$(ul_pid)"
+ul_wait_default map 10 >/dev/null
+t_match "$(ul_log)" "SIGHUP: reloading" "SIGHUP reloads the file"
+
+# the control socket is root's
+out=$(in_priv rtr setpriv --reuid=65534 --regid=65534 --clear-groups "$UL_BIN/uplinkctl" status 2>&1) &&
+	t_fail "a non-root user got the status"
+t_ok "a non-root user cannot talk to uplinkd ($out)"
+
+# the ifupdown hook: a used interface makes uplinkd reconcile, others are ignored
+mkdir -p "$LAB_DIR/etc/uplinkd"
+cp "$UL_CONF" "$LAB_DIR/etc/uplinkd/uplinkd.conf"
+sed -e "s|@SBINDIR@|$UL_BIN|g" -e "s|@SYSCONFDIR@|$LAB_DIR/etc|g" "$LAB_TOP/systemd/ifupdown-hook.in" >"$LAB_DIR/hook"
+chmod +x "$LAB_DIR/hook"
+out=$(in_priv rtr env IFACE=lan9 MODE=start PHASE=post-up "$LAB_DIR/hook")
+t_eq "$out" "lan9: not used by the configuration" "the hook leaves an interface uplinkd does not use alone"
+out=$(in_priv rtr env IFACE=wan0 MODE=start PHASE=post-up "$LAB_DIR/hook")
+t_match "$out" "^wan0: reconciled, 0 changes$" "the hook makes uplinkd look at wan0 (nothing to do)"
+t_match "$(ul_log)" "wan0 changed \(ifupdown\)" "and uplinkd logs it"
+out=$(in_priv rtr env IFACE=lo "$LAB_DIR/hook")
+t_eq "$out" "" "the hook ignores lo"
+
+# secrets
+if grep -F -- "$LAB_FIXED_PASS" "$LAB_DIR/log/uplinkd.log" "$LAB_DIR/status.json"; then
+	t_fail "the password is in the log or the status"
+fi
+in_ns rtr ps -eo args >"$LAB_DIR/ps.txt"
+if grep -F -- "$LAB_FIXED_PASS" "$LAB_DIR/ps.txt"; then t_fail "the password is in a process argument"; fi
+t_ok "the password is in no log line, status output or process argument"
+
+# the systemd unit
+sed -e "s|@SBINDIR@|$UL_BIN|g" -e "s|@SYSCONFDIR@|/etc|g" "$LAB_TOP/systemd/uplinkd.service.in" >"$LAB_DIR/uplinkd.service"
+out=$(systemd-analyze verify "$LAB_DIR/uplinkd.service" 2>&1) || t_fail "systemd-analyze verify: $out"
+t_ok "systemd-analyze verify passes on the unit"
+
+# stop, then --oneshot: the same result without a daemon
+in_ns rtr kill "$(ul_pid)"
+lab_wait 10 sh -c "! pgrep -x uplinkd >/dev/null"
+t_match "$(ul_log)" "stopped; the kernel keeps its routes" "uplinkd stops on SIGTERM and says what it leaves"
+t_eq "$(ul_default)" map "the routes stay after it stops"
+in_ns rtr ip route del default
+in_priv rtr "$UL_BIN/uplinkd" --oneshot -c "$UL_CONF" --log stderr 2>"$LAB_DIR/oneshot.log"
+t_eq "$(ul_default)" map "uplinkd --oneshot put the default route back"
+out=$(ul_ctl down)
+t_match "$out" "^removed: [0-9]+ changes$" "uplinkctl down removes the rest"
+t_eq "$(ul_default)" none "no default route is left"
