@@ -79,6 +79,17 @@ struct uplink_rt {
 	unsigned update_attempts;
 	struct dtimer update_timer;
 	char update_msg[200];
+	/* PPPoE: the pppd uplinkd runs */
+	bool inactive;                /* the active-if condition does not hold */
+	pid_t ppp_pid;
+	struct dsource ppp_out;       /* its stdout and stderr, for the log */
+	uint64_t ppp_started_ms;
+	unsigned ppp_starts;
+	uint64_t ppp_backoff_ms;
+	bool ppp_stopping;
+	struct dtimer ppp_timer;
+	char ppp_reason[200];         /* why the last session ended, or why none runs */
+	char ppp_last_line[200];
 };
 
 struct daemon {
@@ -161,6 +172,12 @@ void updates_stop(struct daemon *d);
 void updates_child_exited(struct daemon *d, pid_t pid, int status);
 void updates_set_config(const char *config);
 int updates_send_sync(const struct cfg_uplink *u, const struct in6_addr *local, struct ul_err *e);
+
+/* PPPoE sessions */
+void ppp_check(struct daemon *d);
+void ppp_child_exited(struct daemon *d, pid_t pid, int status);
+void ppp_stop_all(struct daemon *d);
+void ppp_carry_over(struct daemon *d, struct uplink_rt *old_rt, const struct config *old);
 
 /* status */
 void status_text(struct daemon *d, struct strbuf *sb);

@@ -160,8 +160,10 @@ static void on_signal(struct daemon *d, struct dsource *s, uint32_t events)
 			pid_t pid;
 			int status;
 
-			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 				updates_child_exited(d, pid, status);
+				ppp_child_exited(d, pid, status);
+			}
 			break;
 		}
 		}

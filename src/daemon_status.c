@@ -66,6 +66,27 @@ static size_t addresses(const struct daemon *d, const struct cfg_uplink *u, char
 	return n;
 }
 
+static const char *session_word(const struct uplink_rt *rt, const struct plan_uplink *pu)
+{
+	if (rt->ppp_pid)
+		return pu && pu->ready ? "up" : "connecting";
+	return rt->ppp_timer.at_ms ? "redialling" : "stopped";
+}
+
+/* The PPP peer's address: the point-to-point address on the ppp interface. */
+static const char *ppp_peer(const struct daemon *d, const struct cfg_uplink *u, char *buf)
+{
+	const struct kv_link *l = link_of(d, u->ifname);
+
+	for (size_t i = 0; l && i < d->ap.kv.addrs.n; i++) {
+		const struct kv_addr *a = &d->ap.kv.addrs.v[i];
+
+		if (a->ifindex == l->ifindex && a->has_peer)
+			return addr_fmt(&a->peer, buf);
+	}
+	return "";
+}
+
 static void ct_ports(struct daemon *d, const struct plan_uplink *pu, struct ct_usage *use)
 {
 	struct ul_err e;
@@ -132,8 +153,22 @@ void status_text(struct daemon *d, struct strbuf *sb)
 			sb_printf(sb, "%s\n  ports in use: %u TCP, %u UDP, %u ICMP of %u\n",
 				  m->port_sets > 4 ? " ..." : "", use.tcp, use.udp, use.icmp, mape_port_count(m));
 		}
+		if (u->type == CFG_PPPOE) {
+			char peer[PREFIX_STRLEN];
+
+			sb_printf(sb, "  PPPoE on %s as %s: session %s", u->lower, u->ifname, session_word(rt, pu));
+			if (rt->ppp_pid)
+				sb_printf(sb, " (pppd %d, %llus)", (int)rt->ppp_pid,
+					  (unsigned long long)((now_ms() - rt->ppp_started_ms) / 1000));
+			if (ppp_peer(d, u, peer)[0])
+				sb_printf(sb, ", peer %s", peer);
+			if (rt->ppp_reason[0])
+				sb_printf(sb, "\n  last disconnect: %s", rt->ppp_reason);
+			sb_puts(sb, "\n");
+		}
 		if (u->type == CFG_DSLITE)
 			sb_printf(sb, "  AFTR %s %s\n", u->aftr_name ? u->aftr_name : "",
+				  u->has_aftr_addr ? inet_ntop(AF_INET6, &u->aftr, buf, sizeof(buf)) :
 				  rt->has_aftr ? inet_ntop(AF_INET6, &rt->aftr, buf, sizeof(buf)) : "(unresolved)");
 		if (u->type == CFG_IPIP6 && u->update_url)
 			sb_printf(sb, "  update request: %s%s%s\n",
@@ -220,8 +255,18 @@ void status_json(struct daemon *d, struct strbuf *sb)
 			jstr(sb, "ce_ipv6", inet_ntop(AF_INET6, &m->ce, buf, sizeof(buf)), true);
 			sb_puts(sb, "}");
 		}
+		if (u->type == CFG_PPPOE) {
+			char peer[PREFIX_STRLEN];
+
+			sb_printf(sb, ",\"pppoe\":{\"session\":\"%s\",\"pid\":%d,\"starts\":%u",
+				  session_word(rt, pu), (int)rt->ppp_pid, rt->ppp_starts);
+			jstr(sb, "peer", ppp_peer(d, u, peer), true);
+			jstr(sb, "last_disconnect", rt->ppp_reason, true);
+			sb_puts(sb, "}");
+		}
 		if (u->type == CFG_DSLITE)
-			jstr(sb, "aftr", rt->has_aftr ? inet_ntop(AF_INET6, &rt->aftr, buf, sizeof(buf)) : "", true);
+			jstr(sb, "aftr", u->has_aftr_addr ? inet_ntop(AF_INET6, &u->aftr, buf, sizeof(buf)) :
+				   rt->has_aftr ? inet_ntop(AF_INET6, &rt->aftr, buf, sizeof(buf)) : "", true);
 		if (u->type == CFG_IPIP6 && u->update_url) {
 			sb_printf(sb, ",\"update\":{\"registered\":%s", rt->update_ok ? "true" : "false");
 			jstr(sb, "local", inet_ntop(AF_INET6, &rt->update_local, buf, sizeof(buf)), true);

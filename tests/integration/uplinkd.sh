@@ -179,10 +179,11 @@ ul_converge() {
 	t_fail "apply did not converge in $max runs"
 }
 
-# ul_uplink_info UPLINK: "TABLE MARK" of the uplink as `uplinkctl plan` states them (mark in hex).
+# ul_uplink_info: "UPLINK TABLE MARK" a line for every uplink, as `uplinkctl plan` states them
+# (mark in hex).
 ul_uplink_info() {
 	ul_ctl plan -c "$UL_CONF" |
-		sed -nE "s/^# uplink $1: .*, table ([0-9]+), mark (0x[0-9a-fA-F]+): .*/\\1 \\2/p"
+		sed -nE "s/^# uplink ([^:]+): .*, table ([0-9]+), mark (0x[0-9a-fA-F]+): .*/\\1 \\2 \\3/p"
 }
 
 # ul_whoami_tcp NS [ADDR] / ul_whoami_udp NS [ADDR]: "ADDR PORT" inet's what-is-my-address saw
@@ -209,13 +210,65 @@ ul_tcp_banner() {
 	echo "$out"
 }
 
-# ul_kstate: ul_snapshot plus the per-device forwarding switches (net.ipv4.ip_forward and
-# net.ipv6.conf.all.forwarding rewrite every device's copy, so restoring the global one must
-# restore them all), normalised for comparing a before with an after:
-#  - nftables counters count packets and bytes: traffic between two snapshots changes them,
-#    not uplinkd.  Only their values are dropped; the counter statements stay.
+# ul_kstate: what ul_snapshot shows (links, addresses, routes, rules, nftables, sysctls, tokens,
+# with its normalisations), read in one entry into rtr -- ul_snapshot enters the namespace once per
+# command and per device, 15 s a snapshot in the lab VM -- and more strictly:
+#  - accept_ra of every device read from /proc (sysctl's dotted names miss VLANs like wan0.1000);
+#  - the per-device forwarding switches: net.ipv4.ip_forward and net.ipv6.conf.all.forwarding
+#    rewrite every device's copy, so restoring the global one must restore them all.
+# Normalised, each because the kernel changes it by itself, not uplinkd:
+#  - links: the index, qlen and MAC address are dropped, only name, flags and MTU kept (as
+#    ul_snapshot: indexes grow as links are made, MACs of re-created links are random);
+#  - addresses: device, family and address only (no lifetimes, which count down);
+#  - IPv6 routes: "expires Nsec" (counts down) and "pref" (from the RA) dropped; local,
+#    broadcast, multicast and anycast routes left out (the kernel derives them from addresses);
+#  - nftables counters: their packet and byte values dropped (traffic between two snapshots
+#    changes them), the counter statements kept.
 ul_kstate() {
-	ul_snapshot | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
-	echo "## forwarding per device"
-	in_ns rtr sh -c 'cd /proc/sys/net && grep -H . ipv4/conf/*/forwarding ipv6/conf/*/forwarding'
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	in_ns rtr bash -c '
+		echo "## links"
+		ip -o link show | sed -E "s/^[0-9]+: //; s/ qlen [0-9]+//; s/link\/ether [0-9a-f:]+ brd [0-9a-f:]+//" |
+			awk "{ print \$1, \$2, \$3, \$4, \$5 }" | sort
+		echo "## addresses"
+		ip -o addr show | awk "{ print \$2, \$3, \$4 }" | sort
+		echo "## routes"
+		ip -4 route show table all | grep -v "^local\|^broadcast" | sort
+		ip -6 route show table all | grep -v "^local\|^multicast\|^anycast" |
+			sed -E "s/ expires [0-9]+sec//; s/ pref [a-z]+//" | sort
+		echo "## rules"
+		ip -4 rule show
+		ip -6 rule show
+		echo "## nftables"
+		nft list ruleset | sed -E "s/counter packets [0-9]+ bytes [0-9]+/counter/"
+		echo "## sysctls"
+		for f in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/*/forwarding \
+			/proc/sys/net/ipv6/conf/*/forwarding /proc/sys/net/ipv6/conf/*/accept_ra; do
+			read -r v <"$f" && echo "${f#/proc/sys/} = $v"
+		done
+		echo "## tokens"
+		ip token list 2>/dev/null | sort || true
+	'
+}
+
+# ul_diff BEFORE AFTER: the unified diff of two texts (no process substitution: the lab VM has no
+# /dev/fd); always succeeds.
+ul_diff() {
+	printf '%s\n' "$1" >"$LAB_DIR/diff.a"
+	printf '%s\n' "$2" >"$LAB_DIR/diff.b"
+	diff -u "$LAB_DIR/diff.a" "$LAB_DIR/diff.b" || true
+}
+
+# ul_bras_sessions: how many PPP sessions the access concentrator is serving now.
+ul_bras_sessions() {
+	local n=0 pid
+	for pid in $(ip netns pids "$LAB_NS_BRAS" 2>/dev/null); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = pppd ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# ul_bras_kill: the access concentrator dies (pppoe-server and every session's pppd).
+ul_bras_kill() {
+	ip netns pids "$LAB_NS_BRAS" | xargs -r kill -9
 }
