@@ -34,7 +34,9 @@ static void hold_expired(struct daemon *d, struct dtimer *t)
 
 /*
  * Between observing and planning: add the daemon's facts, and hold back an uplink that has
- * just recovered until hold-down has passed (a preview plan tells which are usable).
+ * just recovered until hold-down has passed (a preview plan tells which are usable).  Only a
+ * line that failed by itself is held: `uplinkctl up` and a router becoming master take effect
+ * at once.
  */
 static void adjust(void *arg, const struct config *cfg, struct facts *f)
 {
@@ -60,7 +62,15 @@ static void adjust(void *arg, const struct config *cfg, struct facts *f)
 		struct uplink_rt *rt = &d->rt[i];
 		bool usable = preview.uplinks[i].usable;
 
-		if (!usable) {
+		if (!usable && (f->u[i].admin_down || f->u[i].inactive)) {
+			/* An operator's or the pair's decision, not a flapping line: no damping. */
+			rt->was_usable = false;
+			rt->recovering = false;
+			if (rt->held) {
+				rt->held = false;
+				timer_disarm(&rt->hold_timer);
+			}
+		} else if (!usable) {
 			if (rt->was_usable)
 				rt->recovering = true;
 			if (rt->held) {
