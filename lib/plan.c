@@ -1368,9 +1368,10 @@ int plan_build(const struct config *cfg, const struct facts *facts, struct plan 
 			}
 			if (pu->state != PLAN_UP)
 				pu->ready = false;
-			if (pu->ready && f->admin_down)
+			/* the operator's and the pair's decisions name the state even when not ready */
+			if (f->admin_down)
 				state(pu, PLAN_DOWN, "administratively down");
-			else if (pu->ready && f->inactive)
+			else if (f->inactive)
 				state(pu, PLAN_DOWN, "inactive: the active-if condition does not hold");
 			else if (pu->ready && f->health_failed)
 				state(pu, PLAN_DOWN, "health check failing");

@@ -90,6 +90,14 @@ struct uplink_rt {
 	struct dtimer ppp_timer;
 	char ppp_reason[200];         /* why the last session ended, or why none runs */
 	char ppp_last_line[200];
+	/* DHCPv6 prefix delegation (daemon_pd.c) */
+	struct dhcp6_client *pd;
+	struct dsource pd_sock;       /* fd -1: not asking (no interface, or given back) */
+	int pd_ifindex;
+	struct dtimer pd_timer;
+	bool pd_releasing;
+	char pd_why[160];             /* why it is not asking */
+	char pd_error[200];           /* the last failed exchange, as the client tells it */
 };
 
 struct daemon {
@@ -178,6 +186,15 @@ void ppp_check(struct daemon *d);
 void ppp_child_exited(struct daemon *d, pid_t pid, int status);
 void ppp_stop_all(struct daemon *d);
 void ppp_carry_over(struct daemon *d, struct uplink_rt *old_rt, const struct config *old);
+
+/* DHCPv6 prefix delegation */
+struct uplink_facts;
+bool pd_wanted(const struct cfg_uplink *u);
+void pd_check(struct daemon *d);
+void pd_fact(struct daemon *d, size_t uplink, struct uplink_facts *uf);
+void pd_stop_all(struct daemon *d);
+void pd_carry_over(struct daemon *d, struct uplink_rt *old_rt, const struct config *old);
+const char *pd_state_word(const struct uplink_rt *rt);
 
 /* status */
 void status_text(struct daemon *d, struct strbuf *sb);

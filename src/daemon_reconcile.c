@@ -51,6 +51,7 @@ static void adjust(void *arg, const struct config *cfg, struct facts *f)
 		uf->admin_down = rt->admin_down;
 		uf->health_failed = rt->health == HEALTH_FAILED;
 		rt->inactive = uf->inactive;
+		pd_fact(d, i, uf);
 		if (rt->has_aftr && !uf->has_aftr) {
 			uf->has_aftr = true;
 			uf->aftr = rt->aftr;
@@ -164,6 +165,7 @@ int daemon_reconcile(struct daemon *d, const char *why)
 		d->retry_timer.fn = retry;
 		timer_arm(d, &d->retry_timer, RETRY_MS);
 		free(was_usable);
+		pd_check(d);
 		ppp_check(d);
 		return r;
 	}
@@ -205,6 +207,7 @@ int daemon_reconcile(struct daemon *d, const char *why)
 	}
 	free(was_usable);
 	updates_check(d);
+	pd_check(d);
 	ppp_check(d);
 	summarize(d);
 	return 0;
@@ -225,6 +228,7 @@ void daemon_free_runtime(struct daemon *d)
 		return;
 	health_stop(d);
 	updates_stop(d);
+	pd_stop_all(d);
 	ppp_stop_all(d);
 	for (size_t i = 0; d->cfg && i < d->cfg->n_uplinks; i++) {
 		timer_disarm(&d->rt[i].hold_timer);
@@ -246,6 +250,7 @@ int daemon_init_runtime(struct daemon *d)
 		rt->probe.fd = -1;
 		rt->update_out.fd = -1;
 		rt->ppp_out.fd = -1;
+		rt->pd_sock.fd = -1;
 		rt->state = PLAN_WAITING;
 		rt->since = time(NULL);
 		rt->health = d->cfg->uplinks[i].check == CFG_CHECK_NONE ? HEALTH_NONE : HEALTH_OK;
@@ -327,6 +332,7 @@ int daemon_reload(struct daemon *d, const char *path, struct strbuf *out)
 		}
 	}
 	ppp_carry_over(d, old_rt, old);
+	pd_carry_over(d, old_rt, old);
 	for (size_t i = 0; i < old->n_uplinks; i++) {
 		timer_disarm(&old_rt[i].hold_timer);
 		timer_disarm(&old_rt[i].resolve_timer);

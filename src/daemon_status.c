@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "dhcp6.h"
 
 static const char *state_word(const struct uplink_rt *rt, const struct plan_uplink *pu)
 {
@@ -96,6 +97,59 @@ static void ct_ports(struct daemon *d, const struct plan_uplink *pu, struct ct_u
 		ct_usage(d->ct, &pu->ipv4, use, &e);
 }
 
+static void jstr(struct strbuf *sb, const char *k, const char *v, bool comma)
+{
+	sb_printf(sb, "%s\"%s\":", comma ? "," : "", k);
+	sb_json_str(sb, v);
+}
+
+/* Seconds from now until obtained + secs, 0 when past. */
+static unsigned long long left_s(uint64_t obtained_ms, uint32_t secs)
+{
+	uint64_t end = obtained_ms + (uint64_t)secs * 1000, now = now_ms();
+
+	return end > now ? (unsigned long long)((end - now) / 1000) : 0;
+}
+
+static void pd_text(struct daemon *d, size_t i, struct strbuf *sb)
+{
+	const struct cfg_uplink *u = &d->cfg->uplinks[i];
+	const struct uplink_rt *rt = &d->rt[i];
+	const struct dhcp6_lease *l = rt->pd ? dhcp6_lease(rt->pd) : NULL;
+	char pfx[PREFIX_STRLEN];
+
+	sb_printf(sb, "  DHCPv6-PD on %s: %s", u->type == CFG_PPPOE ? u->ifname : u->lower,
+		  pd_state_word(rt));
+	if (l && l->valid)
+		sb_printf(sb, ", prefix %s, renew in %llus, valid %llus more", prefix_fmt(&l->prefix, pfx),
+			  left_s(l->obtained_ms, l->t1_s), left_s(l->obtained_ms, l->valid_s));
+	else
+		sb_puts(sb, ", no prefix");
+	if (rt->pd_sock.fd < 0 && rt->pd_why[0])
+		sb_printf(sb, " (%s)", rt->pd_why);
+	if (rt->pd_error[0])
+		sb_printf(sb, "\n  last DHCPv6 error: %s", rt->pd_error);
+	sb_puts(sb, "\n");
+}
+
+static void pd_json(struct daemon *d, size_t i, struct strbuf *sb)
+{
+	const struct uplink_rt *rt = &d->rt[i];
+	const struct dhcp6_lease *l = rt->pd ? dhcp6_lease(rt->pd) : NULL;
+	char pfx[PREFIX_STRLEN];
+
+	sb_printf(sb, ",\"dhcpv6_pd\":{\"state\":\"%s\"", pd_state_word(rt));
+	jstr(sb, "prefix", l && l->valid ? prefix_fmt(&l->prefix, pfx) : "", true);
+	sb_printf(sb, ",\"renew_in_s\":%llu,\"rebind_in_s\":%llu,\"preferred_s\":%llu,\"valid_s\":%llu",
+		  l && l->valid ? left_s(l->obtained_ms, l->t1_s) : 0ULL,
+		  l && l->valid ? left_s(l->obtained_ms, l->t2_s) : 0ULL,
+		  l && l->valid ? left_s(l->obtained_ms, l->preferred_s) : 0ULL,
+		  l && l->valid ? left_s(l->obtained_ms, l->valid_s) : 0ULL);
+	jstr(sb, "waiting", rt->pd_sock.fd < 0 ? rt->pd_why : "", true);
+	jstr(sb, "last_error", rt->pd_error, true);
+	sb_puts(sb, "}");
+}
+
 void status_text(struct daemon *d, struct strbuf *sb)
 {
 	time_t now = time(NULL);
@@ -166,6 +220,8 @@ void status_text(struct daemon *d, struct strbuf *sb)
 				sb_printf(sb, "\n  last disconnect: %s", rt->ppp_reason);
 			sb_puts(sb, "\n");
 		}
+		if (pd_wanted(u))
+			pd_text(d, i, sb);
 		if (u->type == CFG_DSLITE)
 			sb_printf(sb, "  AFTR %s %s\n", u->aftr_name ? u->aftr_name : "",
 				  u->has_aftr_addr ? inet_ntop(AF_INET6, &u->aftr, buf, sizeof(buf)) :
@@ -176,12 +232,6 @@ void status_text(struct daemon *d, struct strbuf *sb)
 				  inet_ntop(AF_INET6, &rt->update_local, buf, sizeof(buf)),
 				  rt->update_msg[0] && !rt->update_ok ? " (last: failed)" : "");
 	}
-}
-
-static void jstr(struct strbuf *sb, const char *k, const char *v, bool comma)
-{
-	sb_printf(sb, "%s\"%s\":", comma ? "," : "", k);
-	sb_json_str(sb, v);
 }
 
 void status_json(struct daemon *d, struct strbuf *sb)
@@ -264,6 +314,8 @@ void status_json(struct daemon *d, struct strbuf *sb)
 			jstr(sb, "last_disconnect", rt->ppp_reason, true);
 			sb_puts(sb, "}");
 		}
+		if (pd_wanted(u))
+			pd_json(d, i, sb);
 		if (u->type == CFG_DSLITE)
 			jstr(sb, "aftr", u->has_aftr_addr ? inet_ntop(AF_INET6, &u->aftr, buf, sizeof(buf)) :
 				   rt->has_aftr ? inet_ntop(AF_INET6, &rt->aftr, buf, sizeof(buf)) : "", true);

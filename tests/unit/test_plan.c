@@ -191,6 +191,28 @@ START_TEST(pppoe_down_fails_policy_over)
 }
 END_TEST
 
+START_TEST(admin_down_names_the_state)
+{
+	/* ocn has no session (not ready): what the operator decided is still what status says */
+	const char *kv[] = { V6PLUS_PREFIX, "ocn.state=admin-down", NULL };
+	const char *kv2[] = { V6PLUS_PREFIX, "ocn.state=inactive", NULL };
+	struct config *cfg;
+	struct plan p;
+
+	build(POLICY_CONF, kv, &cfg, &p);
+	ck_assert_int_eq(p.uplinks[2].state, PLAN_DOWN);
+	ck_assert_str_eq(p.uplinks[2].reason, "administratively down");
+	ck_assert(!p.uplinks[2].usable);
+	plan_free(&p);
+	cfg_free(cfg);
+	build(POLICY_CONF, kv2, &cfg, &p);
+	ck_assert_int_eq(p.uplinks[2].state, PLAN_DOWN);
+	ck_assert_str_eq(p.uplinks[2].reason, "inactive: the active-if condition does not hold");
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
 START_TEST(mape_health_failure_moves_default)
 {
 	const char *kv[] = { V6PLUS_PREFIX, "ocn.ipv4=198.51.100.7", "v6plus.state=failed", NULL };
@@ -377,6 +399,7 @@ static Suite *plan_suite(void)
 	tc = tcase_create("decisions");
 	tcase_add_test(tc, all_up_defaults_to_best_priority);
 	tcase_add_test(tc, pppoe_down_fails_policy_over);
+	tcase_add_test(tc, admin_down_names_the_state);
 	tcase_add_test(tc, mape_health_failure_moves_default);
 	tcase_add_test(tc, mape_waits_for_prefix);
 	tcase_add_test(tc, prefix_change_recomputes_mape);

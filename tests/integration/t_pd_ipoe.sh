@@ -1,0 +1,74 @@
+#!/bin/bash
+# DHCPv6-PD on the IPoE WAN feeds MAP-E: with prefix = dhcpv6-pd the NGN's DHCPv6 server (ISC
+# dhcpd) delegates the /56, MAP-E derives its IPv4, PSID and CE address from it, br0 gets the
+# pd-subnet'th /64, and LAN traffic goes through the BR inside the port sets.  When the NGN
+# renumbers, the client's Rebind after a link flap learns that the old /56 is gone, asks anew
+# and MAP-E follows the new prefix through the normal reconcile.
+set -eu -o pipefail
+# shellcheck source=tests/lab/lab.sh disable=SC2119
+. "$(dirname "$0")/../lab/lab.sh"
+# shellcheck source=tests/integration/uplinkd.sh
+. "$LAB_TOP/tests/integration/uplinkd.sh"
+lab_up br
+ul_router
+ul_conf <<EOF
+[global]
+lan = br0
+
+[uplink wan]
+type = ipoe
+device = wan0
+prefix = dhcpv6-pd
+pd-lan = br0
+pd-subnet = 1
+
+[uplink map]
+type = mape
+over = wan
+rule = auto
+EOF
+pdj() { ul_json "[u['dhcpv6_pd']['$1'] for u in s['uplinks'] if u['name'] == 'wan'][0]"; }
+pd_is() { [ "$(pdj "$1")" = "$2" ]; }
+# the pd-subnet 1 /64 of a /56, with ::1
+sub1() { python3 -c "import ipaddress, sys; n = list(ipaddress.ip_network(sys.argv[1]).subnets(new_prefix=64))[1]; print(f'{n[1]}/64')" "$1"; }
+mapj() { ul_json "[u['mape']['$1'] for u in s['uplinks'] if u['name'] == 'map'][0]"; }
+
+check_mape() {
+	local seen port i
+	lab_wait 30 pd_is prefix "$LAB_PD_PREFIX" || t_fail "$LAB_PROFILE: no $LAB_PD_PREFIX: $(ul_ctl status | grep -A2 DHCPv6)"
+	t_ok "$LAB_PROFILE: dhcpd delegated $LAB_PD_PREFIX"
+	ul_wait_up map 60
+	t_eq "$(mapj ipv4)" "$LAB_MAPE_IPV4" "$LAB_PROFILE: MAP-E IPv4 from the delegated prefix"
+	t_eq "$(mapj psid)" "$LAB_MAPE_PSID" "$LAB_PROFILE: PSID from the delegated prefix"
+	t_eq "$(mapj ce_ipv6)" "$LAB_MAPE_CE" "$LAB_PROFILE: CE address from the delegated prefix"
+	t_match "$(in_ns rtr ip -6 -o addr show dev br0)" "$(sub1 "$LAB_PD_PREFIX")" \
+		"$LAB_PROFILE: br0 got $(sub1 "$LAB_PD_PREFIX") (pd-subnet 1)"
+	lab_wait_ping 30 lan1 "$LAB_INET4_ECHO"
+	for i in 1 2 3; do
+		seen=$(lab_whoami lan1)
+		t_eq "${seen% *}" "$LAB_MAPE_IPV4" "$LAB_PROFILE: inet sees the shared IPv4"
+		port=${seen#* }
+		t_port_in "$port" "$LAB_MAPE_PORTS" || t_fail "$LAB_PROFILE: TCP port $port outside the sets"
+	done
+	t_ok "$LAB_PROFILE: LAN TCP leaves through the BR inside PSID $LAB_MAPE_PSID's port sets"
+	t_eq "$(lab_br_counter badce)" 0 "$LAB_PROFILE: the BR saw only the CE's address"
+}
+
+ul_daemon
+check_mape
+t_match "$(ul_log)" "uplink wan: delegated prefix $LAB_PD_PREFIX" "the log names the prefix"
+old=$LAB_PD_PREFIX old_lan=$(sub1 "$LAB_PD_PREFIX")
+
+# The NGN renumbers (dhcpd now delegates another /56).  The WAN's link flaps: the client confirms
+# what it holds, the server says the old /56 is over, the client asks again.
+lab_ngn_prefix v6plus2
+[ "$LAB_PD_PREFIX" != "$old" ] || t_fail "the lab did not renumber"
+in_ns rtr ip link set wan0 down
+sleep 1
+in_ns rtr ip link set wan0 up
+check_mape
+t_match "$(ul_log)" "uplink wan: delegated prefix $LAB_PD_PREFIX" "the log names the new prefix"
+br0=$(in_ns rtr ip -6 -o addr show dev br0)
+case "$br0" in *"$old_lan"*) t_fail "br0 still has the old $old_lan" ;; esac
+t_ok "br0's old /64 is gone"
+t_eq "$(lab_br_counter leak)" 0 "the BR saw no port outside the sets"
