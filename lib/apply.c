@@ -226,6 +226,7 @@ static int exec_one(struct run *run, const struct change *c, struct ul_err *e)
 	case CH_LINK_DEL:
 		state_del_link(run->own, c->dev);
 		state_del_dev_addrs(run->own, c->dev);
+		state_forget_dev(run->own, c->dev);
 		break;
 	case CH_LINK_UP:
 		if (!c->owned)
@@ -352,6 +353,30 @@ static int send_updates(const struct config *cfg, const struct plan *p, struct o
 	return 0;
 }
 
+
+/* Settings of devices that are gone (deleted by hand, a ppp session over) cannot be restored. */
+static void forget_gone_devs(struct own_state *own, const struct kview *kv)
+{
+	struct own_settings *all[] = { &own->sysctls, &own->tokens, &own->mtus, &own->ups };
+	char buf[96];
+
+	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++) {
+		for (size_t i = 0; i < all[k]->n;) {
+			const char *dev = state_setting_dev(all[k]->v[i].key, buf, sizeof(buf));
+
+			if (dev[0] && !kview_link_by_name(kv, dev)) {
+				char gone[96];
+
+				strlcpy_ul(gone, dev, sizeof(gone));
+				state_forget_dev(own, gone);
+				i = 0;
+				continue;
+			}
+			i++;
+		}
+	}
+}
+
 /* ---- entry points ---- */
 
 int apply_run(struct applier *a, const struct config *cfg, const struct apply_opts *o,
@@ -377,6 +402,7 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 	r = rtnl_dump(a->rtnl, &a->kv, proto, NULL, 0, e);
 	if (r)
 		goto out;
+	forget_gone_devs(&own, &a->kv);
 	r = facts_init(&facts, cfg);
 	if (r)
 		goto out;
@@ -501,6 +527,7 @@ int apply_down(struct applier *a, const struct config *cfg, const struct apply_o
 	r = rtnl_dump(a->rtnl, &a->kv, proto, NULL, 0, e);
 	if (r)
 		goto out;
+	forget_gone_devs(&own, &a->kv);
 	read_sysctls(&a->kv, NULL, &own);
 	exists = nft_table_exists(a->nft, table, e);
 	if (exists < 0) {

@@ -587,6 +587,23 @@ static void check_uplink(struct cfg_ctx *ctx, struct cfg_uplink *u)
 				cfg_error(ctx, ULINE(u, "gateway"), "gateway", "%s is not inside %s",
 					  addr_fmt(&u->gateway4, buf), prefix_fmt(&net, nbuf));
 		}
+		if (u->ipv4 && u->gateway4.family && addr_equal(&u->gateway4, &u->addr4.addr))
+			cfg_error(ctx, ULINE(u, "gateway"), "gateway", "%s is the uplink's own address",
+				  addr_fmt(&u->gateway4, buf));
+		if (u->ipv6 && u->gateway6.family) {
+			struct ip_prefix net = u->addr6, gw = { u->gateway6, 128 };
+			const uint8_t *b = u->gateway6.b;
+
+			prefix_mask(&net);
+			if (addr_equal(&u->gateway6, &u->addr6.addr))
+				cfg_error(ctx, ULINE(u, "gateway6"), "gateway6", "%s is the uplink's own address",
+					  addr_fmt(&u->gateway6, buf));
+			else if (!(b[0] == 0xfe && (b[1] & 0xc0) == 0x80) &&
+				 (u->addr6.len == 128 || !prefix_contains(&net, &gw)))
+				cfg_error(ctx, ULINE(u, "gateway6"), "gateway6",
+					  "%s is neither link-local nor inside %s", addr_fmt(&u->gateway6, buf),
+					  prefix_fmt(&net, nbuf));
+		}
 		if (!u->ipv4 && UGIVEN(u, "nat") && u->nat)
 			cfg_error(ctx, ULINE(u, "nat"), "nat", "NAT is for IPv4 and this uplink has no ipv4");
 		if (!u->ipv4)

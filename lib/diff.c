@@ -511,22 +511,35 @@ static void restore(struct differ *d, enum change_kind kind, const struct own_se
 	c->owned = true;
 }
 
+/* Is the setting's device deleted by this very diff?  Then there is nothing to restore. */
+static bool dev_deleted(const struct differ *d, const struct own_setting *s)
+{
+	char buf[96];
+	const char *dev = state_setting_dev(s->key, buf, sizeof(buf));
+
+	for (size_t i = 0; dev[0] && i < d->out->n; i++) {
+		if (d->out->v[i].kind == CH_LINK_DEL && !strcmp(d->out->v[i].dev, dev))
+			return true;
+	}
+	return false;
+}
+
 static void diff_restores(struct differ *d, const struct plan *p)
 {
 	for (size_t i = 0; i < d->own->tokens.n; i++) {
-		if (!p || !token_planned(p, d->own->tokens.v[i].key))
+		if ((!p || !token_planned(p, d->own->tokens.v[i].key)) && !dev_deleted(d, &d->own->tokens.v[i]))
 			restore(d, CH_RESTORE_TOKEN, &d->own->tokens.v[i]);
 	}
 	for (size_t i = 0; i < d->own->mtus.n; i++) {
-		if (!p || !dev_planned(p, d->own->mtus.v[i].key, true))
+		if ((!p || !dev_planned(p, d->own->mtus.v[i].key, true)) && !dev_deleted(d, &d->own->mtus.v[i]))
 			restore(d, CH_RESTORE_MTU, &d->own->mtus.v[i]);
 	}
 	for (size_t i = 0; i < d->own->ups.n; i++) {
-		if (!p || !dev_planned(p, d->own->ups.v[i].key, false))
+		if ((!p || !dev_planned(p, d->own->ups.v[i].key, false)) && !dev_deleted(d, &d->own->ups.v[i]))
 			restore(d, CH_RESTORE_DOWN, &d->own->ups.v[i]);
 	}
 	for (size_t i = 0; i < d->own->sysctls.n; i++) {
-		if (!p || !sysctl_planned(p, d->own->sysctls.v[i].key))
+		if ((!p || !sysctl_planned(p, d->own->sysctls.v[i].key)) && !dev_deleted(d, &d->own->sysctls.v[i]))
 			restore(d, CH_RESTORE_SYSCTL, &d->own->sysctls.v[i]);
 	}
 }

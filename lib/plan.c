@@ -553,7 +553,12 @@ static void plan_static(struct planner *pl, const struct cfg_uplink *u, struct p
 	}
 	pu->ready = uplink_link_ok(pl, u, pu);
 	if (u->ipv4) {
+		struct ip_prefix gw = { .addr = u->gateway4, .len = 32 };
+
 		add_route(pl, u, u->table, AF_INET, &u->gateway4, u->lower, routed(pl, u, pu));
+		/* a /32 (or any address whose subnet lacks the gateway): the gateway is on the wire */
+		if (!prefix_contains(&u->addr4, &gw) && pl->p->routes.n)
+			pl->p->routes.v[pl->p->routes.n - 1].onlink = routed(pl, u, pu);
 		if (routed(pl, u, pu)) {
 			struct ip_prefix src = host_prefix4(u->addr4.addr.v4, 32);
 

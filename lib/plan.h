@@ -75,6 +75,7 @@ struct plan_route {
 	enum plan_route_type type;
 	struct ip_addr gw;       /* family 0: none */
 	char dev[IFNAMSIZ];      /* "" for unreachable */
+	bool onlink;             /* the gateway lies outside the device's subnet (a /32 line) */
 	uint32_t metric;
 	const char *uplink;
 };

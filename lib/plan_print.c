@@ -104,6 +104,8 @@ void plan_route_str(struct strbuf *sb, const struct plan_route *r, unsigned prot
 			sb_printf(sb, " via %s", addr_fmt(&r->gw, g));
 		}
 		sb_printf(sb, " dev %s", r->dev);
+		if (r->onlink)
+			sb_puts(sb, " onlink");
 	}
 	if (r->table != 254)
 		sb_printf(sb, " table %u", r->table);
@@ -347,6 +349,8 @@ void plan_print_json(const struct plan *p, struct strbuf *sb)
 		jstr(sb, &f, "type", r->type == PLAN_RT_UNREACHABLE ? "unreachable" : "unicast");
 		if (r->gw.family)
 			jstr(sb, &f, "via", addr_fmt(&r->gw, a));
+		if (r->onlink)
+			jbool(sb, &f, "onlink", true);
 		if (r->dev[0])
 			jstr(sb, &f, "dev", r->dev);
 		sb_puts(sb, "}");

@@ -683,6 +683,8 @@ static int route_msg(struct rtnl *r, const struct plan_route *pr, bool del, uint
 		}
 		rtnl_route_set_type(rt, RTN_UNICAST);
 		rtnl_route_nh_set_ifindex(nh, idx);
+		if (pr->onlink)
+			rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
 		if (pr->gw.family) {
 			struct nl_addr *gw = nladdr(pr->gw.family, pr->gw.b, pr->gw.family == AF_INET ? 32 : 128);
 

@@ -162,6 +162,47 @@ void state_forget(struct own_settings *v, const char *key)
 	}
 }
 
+const char *state_setting_dev(const char *key, char *buf, size_t n)
+{
+	const char *p, *end;
+
+	if (strncmp(key, "net/ipv4/conf/", 14) && strncmp(key, "net/ipv6/conf/", 14)) {
+		if (strchr(key, '/'))
+			return "";
+		return key;
+	}
+	p = key + 14;
+	end = strchr(p, '/');
+	if (!end || (size_t)(end - p) >= n)
+		return "";
+	memcpy(buf, p, (size_t)(end - p));
+	buf[end - p] = '\0';
+	/* conf/all and conf/default are the stack's, not a device's */
+	if (!strcmp(buf, "all") || !strcmp(buf, "default"))
+		return "";
+	return buf;
+}
+
+static void forget_dev(struct own_settings *v, const char *dev)
+{
+	char buf[96];
+
+	for (size_t i = 0; i < v->n;) {
+		if (!strcmp(state_setting_dev(v->v[i].key, buf, sizeof(buf)), dev))
+			v->v[i] = v->v[--v->n];
+		else
+			i++;
+	}
+}
+
+void state_forget_dev(struct own_state *s, const char *dev)
+{
+	forget_dev(&s->sysctls, dev);
+	forget_dev(&s->tokens, dev);
+	forget_dev(&s->mtus, dev);
+	forget_dev(&s->ups, dev);
+}
+
 const struct own_update *state_update(const struct own_state *s, const char *uplink)
 {
 	for (size_t i = 0; i < s->updates.n; i++) {

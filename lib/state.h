@@ -73,6 +73,10 @@ void state_del_dev_addrs(struct own_state *s, const char *dev);
 int state_remember(struct own_settings *v, const char *key, const char *old);
 const struct own_setting *state_find(const struct own_settings *v, const char *key);
 void state_forget(struct own_settings *v, const char *key);
+/* The device a setting belongs to: the key of a token/MTU/up, DEV of net/ipv?/conf/DEV/...; "" if none. */
+const char *state_setting_dev(const char *key, char *buf, size_t n);
+/* A deleted device has nothing left to restore: forget its settings. */
+void state_forget_dev(struct own_state *s, const char *dev);
 
 const struct own_update *state_update(const struct own_state *s, const char *uplink);
 int state_set_update(struct own_state *s, const char *uplink, const struct in6_addr *local);

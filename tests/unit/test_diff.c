@@ -494,6 +494,43 @@ START_TEST(foreign_objects_are_not_touched)
 }
 END_TEST
 
+/* down deletes the VLAN it made: the VLAN's token and sysctls need no restoring (and none is listed). */
+START_TEST(teardown_skips_deleted_devices)
+{
+	struct world w;
+	struct changes ch;
+	char buf[96], path[256];
+	bool vlan_del = false;
+
+	snprintf(path, sizeof(path), "%s/vlan.conf", tl_tmpdir());
+	ck_assert_int_eq(tl_write_file(path, "[global]\nlan = br0\n[uplink wan]\ntype = ipoe\n"
+				       "device = enp2s0\nvlan = 1000\ntoken = ::feed\n", 0600), 0);
+	world_init(&w, path);
+	converge(&w, NULL);
+	ck_assert(state_owns_link(&w.own, "enp2s0.1000"));
+	ck_assert_ptr_nonnull(state_find(&w.own.tokens, "enp2s0.1000"));
+	ck_assert_str_eq(state_setting_dev("net/ipv6/conf/enp2s0.1000/accept_ra", buf, sizeof(buf)), "enp2s0.1000");
+	ck_assert_str_eq(state_setting_dev("net/ipv4/ip_forward", buf, sizeof(buf)), "");
+	ck_assert_str_eq(state_setting_dev("net/ipv6/conf/all/forwarding", buf, sizeof(buf)), "");
+	ck_assert_str_eq(state_setting_dev("net/ipv6/conf/default/accept_ra", buf, sizeof(buf)), "");
+	ck_assert_str_eq(state_setting_dev("br0", buf, sizeof(buf)), "br0");
+	ck_assert_int_eq(diff_teardown(&w.kv, &w.own, PROTO, w.nft, &ch), 0);
+	for (size_t i = 0; i < ch.n; i++) {
+		const struct change *c = &ch.v[i];
+
+		vlan_del |= c->kind == CH_LINK_DEL && !strcmp(c->dev, "enp2s0.1000");
+		ck_assert_msg(!((c->kind == CH_RESTORE_TOKEN || c->kind == CH_RESTORE_MTU ||
+				 c->kind == CH_RESTORE_DOWN) && !strcmp(c->dev, "enp2s0.1000")),
+			      "a restore of the deleted VLAN is listed (kind %d)", c->kind);
+		ck_assert_msg(!(c->kind == CH_RESTORE_SYSCTL && strstr(c->sysctl.key, "/enp2s0.1000/")),
+			      "a sysctl of the deleted VLAN is restored: %s", c->sysctl.key);
+	}
+	ck_assert(vlan_del);
+	changes_free(&ch);
+	world_free(&w);
+}
+END_TEST
+
 START_TEST(conflicts_are_refused)
 {
 	struct world w;
@@ -688,6 +725,7 @@ int main(void)
 	tcase_add_test(tc, order_is_safe);
 	tcase_add_test(tc, prefix_change_moves_mape);
 	tcase_add_test(tc, foreign_objects_are_not_touched);
+	tcase_add_test(tc, teardown_skips_deleted_devices);
 	tcase_add_test(tc, conflicts_are_refused);
 	tcase_add_test(tc, failover_changes_only_routes_and_rules);
 	tcase_add_test(tc, observe_pppoe_and_active_if);

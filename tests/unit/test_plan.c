@@ -213,6 +213,35 @@ START_TEST(admin_down_names_the_state)
 }
 END_TEST
 
+/* A static line with a /32 and its gateway outside: the route says onlink (the kernel needs it). */
+START_TEST(static_slash32_gateway_onlink)
+{
+	char path[256];
+	struct config *cfg;
+	struct plan p;
+	const struct plan_route *r;
+	struct strbuf sb = { 0 };
+
+	snprintf(path, sizeof(path), "%s/st32.conf", tl_tmpdir());
+	ck_assert_int_eq(tl_write_file(path, "[uplink st]\ntype = static\ndevice = st0\n"
+				       "ipv4 = 198.18.99.2/32\ngateway = 198.18.99.1\n"
+				       "[uplink lan]\ntype = static\ndevice = st1\n"
+				       "ipv4 = 198.18.98.2/24\ngateway = 198.18.98.1\npriority = 200\n", 0600), 0);
+	build(path, NULL, &cfg, &p);
+	r = find_route(&p, AF_INET, cfg->uplinks[0].table);
+	ck_assert_ptr_nonnull(r);
+	ck_assert(r->onlink);
+	r = find_route(&p, AF_INET, 254);  /* the main default is the same route */
+	ck_assert(r->onlink);
+	ck_assert(!find_route(&p, AF_INET, cfg->uplinks[1].table)->onlink);
+	plan_print(&p, &sb);
+	ck_assert_ptr_nonnull(strstr(sb.s, "default via 198.18.99.1 dev st0 onlink table"));
+	sb_free(&sb);
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
 START_TEST(mape_health_failure_moves_default)
 {
 	const char *kv[] = { V6PLUS_PREFIX, "ocn.ipv4=198.51.100.7", "v6plus.state=failed", NULL };
@@ -400,6 +429,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, all_up_defaults_to_best_priority);
 	tcase_add_test(tc, pppoe_down_fails_policy_over);
 	tcase_add_test(tc, admin_down_names_the_state);
+	tcase_add_test(tc, static_slash32_gateway_onlink);
 	tcase_add_test(tc, mape_health_failure_moves_default);
 	tcase_add_test(tc, mape_waits_for_prefix);
 	tcase_add_test(tc, prefix_change_recomputes_mape);
