@@ -771,6 +771,50 @@ static int k_gateway6(struct cfg_ctx *c, void *obj, const char *v, struct ul_err
 	return 0;
 }
 
+/*
+ * A health check's URL: http://ADDR[:PORT][/PATH] with ADDR an address literal ([V6] in
+ * brackets).  The probe runs before (and without) any resolver reachable through the uplink,
+ * so a name would never work.
+ */
+static bool http_check_url_ok(const char *url)
+{
+	const char *auth = url + 7;
+	size_t al = strcspn(auth, "/");
+	char host[INET6_ADDRSTRLEN + 8], *h = host, *port = NULL;
+	struct ip_addr a;
+
+	if (strncmp(url, "http://", 7) || al == 0 || al >= sizeof(host))
+		return false;
+	memcpy(host, auth, al);
+	host[al] = '\0';
+	if (h[0] == '[') {
+		char *rb = strchr(h, ']');
+
+		if (!rb || (rb[1] && rb[1] != ':'))
+			return false;
+		*rb = '\0';
+		port = rb[1] ? rb + 2 : NULL;
+		if (addr_parse(&a, h + 1, AF_INET6))
+			return false;
+	} else {
+		port = strchr(h, ':');
+		if (port)
+			*port++ = '\0';
+		if (addr_parse(&a, h, AF_INET))
+			return false;
+	}
+	if (port) {
+		char *endp;
+		unsigned long p;
+
+		errno = 0;
+		p = strtoul(port, &endp, 10);
+		if (!*port || *endp || errno || p < 1 || p > 65535 || *port == '+' || *port == '-')
+			return false;
+	}
+	return true;
+}
+
 static int k_check(struct cfg_ctx *c, void *obj, const char *v, struct ul_err *err)
 {
 	size_t n;
@@ -821,8 +865,9 @@ static int k_check(struct cfg_ctx *c, void *obj, const char *v, struct ul_err *e
 		}
 		U->check = CFG_CHECK_TCP;
 	} else if (!strcmp(w[0], "http")) {
-		if (strncmp(w[1], "http://", 7)) {
-			r = BAD("http needs an http:// URL, got \"%s\"", w[1]);
+		if (!http_check_url_ok(w[1])) {
+			r = BAD("http needs http://ADDR[:PORT][/PATH] with an IP address (IPv6 in brackets), "
+				"got \"%s\"", w[1]);
 			goto out;
 		}
 		U->check = CFG_CHECK_HTTP;
