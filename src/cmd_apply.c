@@ -58,7 +58,8 @@ static int run(int argc, char **argv, bool down)
 		case 'h':
 			printf("Usage: uplinkctl %s [-c FILE] [--run-dir DIR] [--dry-run]\n", cmd);
 			if (down)
-				printf("  Removes everything uplinkd installed and restores what it changed.\n");
+				printf("  Removes everything uplinkd installed and restores what it changed.\n"
+				       "  (uplinkctl down UPLINK takes one uplink out of use instead.)\n");
 			else
 				printf("  Converges the kernel to the configuration and prints each change.\n");
 			printf("  -c FILE        the configuration (default %s)\n"
