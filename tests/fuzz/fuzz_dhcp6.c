@@ -12,7 +12,9 @@
  *        options past the checks that drop most packets.
  *     1  time advances by a 2-byte count of ms (0x08: of seconds), then a tick
  *     2  a tick at the deadline (the daemon's usual call)
- *     3  stop
+ *     3  stop; op 0x08: restore a kept lease instead (dhcp6_restore) from 36 bytes: prefix (16),
+ *        length, preferred, valid, T1, T2 (4 each, big-endian), its age in seconds (2), the
+ *        server DUID's length (1), then a tick as the daemon's timer would
  *     4  start
  *     5  output into a buffer of (op >> 3) bytes, and lease_changed
  *     6  time advances by a 4-byte count of ms, then a tick
@@ -133,7 +135,7 @@ static void check_state(struct fz *f)
 	}
 	/* nothing is left due: every call runs what its time calls for */
 	ensure(d == 0 || d > f->now);
-	if (s == DHCP6_IDLE)
+	if (s == DHCP6_IDLE && !l->valid)
 		ensure(d == 0);
 	if (s != DHCP6_IDLE && s != DHCP6_BOUND)
 		ensure(d != 0);
@@ -194,6 +196,27 @@ static void advance(struct fz *f, uint64_t ms)
 	dhcp6_tick(f->c, f->now);
 }
 
+/* A lease kept from an earlier run, as the daemon reads it back from its run directory. */
+static void restore(struct fz *f, const uint8_t *d)
+{
+	struct dhcp6_lease l = { .valid = true };
+	uint64_t age = (uint64_t)u16(d + 33) * 1000;
+
+	l.prefix.addr.family = AF_INET6;
+	memcpy(l.prefix.addr.b, d, 16);
+	l.prefix.len = d[16];
+	l.preferred_s = u32(d + 17);
+	l.valid_s = u32(d + 21);
+	l.t1_s = u32(d + 25);
+	l.t2_s = u32(d + 29);
+	l.obtained_ms = f->now > age ? f->now - age : 0;
+	l.server_id_len = d[35];
+	for (size_t k = 0; k < l.server_id_len && k < sizeof(l.server_id); k++)
+		l.server_id[k] = (uint8_t)(k * 13 + d[35]);
+	dhcp6_restore(f->c, &l);
+	dhcp6_tick(f->c, f->now);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fz f;
@@ -244,7 +267,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			dhcp6_tick(f.c, f.now);
 			break;
 		case 3:
-			dhcp6_stop(f.c, f.now);
+			if (!(op & 0x08)) {
+				dhcp6_stop(f.c, f.now);
+				break;
+			}
+			if (left < 36)
+				goto out;
+			restore(&f, data + i);
+			i += 36;
 			break;
 		case 4:
 			dhcp6_start(f.c, f.now);
