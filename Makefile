@@ -134,7 +134,7 @@ ifneq ($(wildcard systemd/uplinkd.service.in),)
 endif
 ifneq ($(wildcard systemd/ifupdown-hook.in),)
 	install -d $(DESTDIR)$(IFUPDOWNDIR)/if-up.d $(DESTDIR)$(IFUPDOWNDIR)/if-post-down.d
-	sed -e 's|@SBINDIR@|$(SBINDIR)|g' systemd/ifupdown-hook.in > $(DESTDIR)$(IFUPDOWNDIR)/if-up.d/uplinkd
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/ifupdown-hook.in > $(DESTDIR)$(IFUPDOWNDIR)/if-up.d/uplinkd
 	chmod 0755 $(DESTDIR)$(IFUPDOWNDIR)/if-up.d/uplinkd
 	ln -sf ../if-up.d/uplinkd $(DESTDIR)$(IFUPDOWNDIR)/if-post-down.d/uplinkd
 endif

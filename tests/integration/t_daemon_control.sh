@@ -119,8 +119,11 @@ t_ok "a non-root user cannot talk to uplinkd ($out)"
 # the ifupdown hook: a used interface makes uplinkd reconcile, others are ignored
 mkdir -p "$LAB_DIR/etc/uplinkd"
 cp "$UL_CONF" "$LAB_DIR/etc/uplinkd/uplinkd.conf"
-sed -e "s|@SBINDIR@|$UL_BIN|g" -e "s|@SYSCONFDIR@|$LAB_DIR/etc|g" "$LAB_TOP/systemd/ifupdown-hook.in" >"$LAB_DIR/hook"
-chmod +x "$LAB_DIR/hook"
+# installed by `make install` (the hook and the unit as a package would ship them), pointing at
+# the build's programs and the lab's configuration
+make -s -C "$LAB_TOP" install DESTDIR="$LAB_DIR/inst" SBINDIR="$UL_BIN" SYSCONFDIR="$LAB_DIR/etc" \
+	IFUPDOWNDIR=/etc/network SYSTEMDUNITDIR=/lib/systemd/system >/dev/null
+cp "$LAB_DIR/inst/etc/network/if-post-down.d/uplinkd" "$LAB_DIR/hook"
 out=$(in_priv rtr env IFACE=lan9 MODE=start PHASE=post-up "$LAB_DIR/hook")
 t_eq "$out" "lan9: not used by the configuration" "the hook leaves an interface uplinkd does not use alone"
 out=$(in_priv rtr env IFACE=wan0 MODE=start PHASE=post-up "$LAB_DIR/hook")
@@ -138,7 +141,7 @@ if grep -F -- "$LAB_FIXED_PASS" "$LAB_DIR/ps.txt"; then t_fail "the password is 
 t_ok "the password is in no log line, status output or process argument"
 
 # the systemd unit
-sed -e "s|@SBINDIR@|$UL_BIN|g" -e "s|@SYSCONFDIR@|/etc|g" "$LAB_TOP/systemd/uplinkd.service.in" >"$LAB_DIR/uplinkd.service"
+cp "$LAB_DIR/inst/lib/systemd/system/uplinkd.service" "$LAB_DIR/uplinkd.service"
 out=$(systemd-analyze verify "$LAB_DIR/uplinkd.service" 2>&1) || t_fail "systemd-analyze verify: $out"
 t_ok "systemd-analyze verify passes on the unit"
 
