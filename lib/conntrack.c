@@ -18,19 +18,8 @@
 #include <libmnl/libmnl.h>
 
 #include "conntrack.h"
+#include "nlack.h"
 
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK 11
-#endif
-#ifndef NETLINK_CAP_ACK
-#define NETLINK_CAP_ACK 10
-#endif
-#ifndef NLM_F_CAPPED
-#define NLM_F_CAPPED 0x100
-#endif
-#ifndef NLM_F_ACK_TLVS
-#define NLM_F_ACK_TLVS 0x200
-#endif
 
 /* the kernel caps a dump's skb at 32 KiB; more room costs nothing and never truncates */
 #define RBUF_BYTES (64u << 10)
@@ -69,7 +58,7 @@ struct ct_entry {
 int ct_open(struct ct_conn **out, struct ul_err *e)
 {
 	struct ct_conn *c = calloc(1, sizeof(*c));
-	int one = 1, rcv = 1 << 20;
+	int rcv = 1 << 20;
 
 	*out = NULL;
 	if (!c)
@@ -94,8 +83,7 @@ int ct_open(struct ct_conn **out, struct ul_err *e)
 		return ul_errf(e, err, "conntrack: netlink bind: %s", strerror(err));
 	}
 	/* best effort: older kernels lack them, and a smaller buffer still holds DEL_CHUNK acks */
-	mnl_socket_setsockopt(c->nl, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(c->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	nlack_enable(mnl_socket_get_fd(c->nl));
 	if (setsockopt(mnl_socket_get_fd(c->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
 		setsockopt(mnl_socket_get_fd(c->nl), SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	c->portid = mnl_socket_get_portid(c->nl);
@@ -131,23 +119,13 @@ static const char *family_name(uint8_t family)
 static int nl_error(struct ct_conn *c, const struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-	size_t hlen = sizeof(*err);
-	const struct nlattr *a;
 
 	c->extack[0] = '\0';
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*err)))
 		return -EBADMSG;
 	if (!err->error)
 		return 0;
-	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS) {
-		if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-			hlen += mnl_nlmsg_get_payload_len(&err->msg);
-		mnl_attr_for_each(a, nlh, hlen) {
-			if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
-			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
-				strlcpy_ul(c->extack, mnl_attr_get_str(a), sizeof(c->extack));
-		}
-	}
+	nlack_parse(nlh, c->extack, sizeof(c->extack), NULL);
 	return err->error < 0 ? err->error : -err->error;
 }
 

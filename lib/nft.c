@@ -33,6 +33,7 @@
 #include <libnftnl/udata.h>
 
 #include "nft.h"
+#include "nlack.h"
 
 /* Bump when the objects built for the same nftp_table change: old tables then get replaced. */
 #define NFT_BUILD_VERSION 1
@@ -1281,19 +1282,6 @@ static void b_rule(struct builder *b, size_t ci, size_t ri)
 	nftnl_rule_free(r);
 }
 
-static const char *chain_type(enum nftp_chain_type t)
-{
-	switch (t) {
-	case NFTP_CHAIN_FILTER:
-		return "filter";
-	case NFTP_CHAIN_NAT:
-		return "nat";
-	case NFTP_CHAIN_ROUTE:
-		return "route";
-	}
-	return "filter";
-}
-
 static uint32_t hook_num(enum nftp_hook h)
 {
 	switch (h) {
@@ -1329,7 +1317,7 @@ static void b_chain(struct builder *b, size_t ci)
 	nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
 	if (nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, b->t->name) < 0 ||
 	    nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, c->name) < 0 ||
-	    (c->hook != NFTP_HOOK_NONE && nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, chain_type(c->type)) < 0)) {
+	    (c->hook != NFTP_HOOK_NONE && nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, nftp_chain_type_name(c->type)) < 0)) {
 		nftnl_chain_free(ch);
 		b_fail(b, ENOMEM, "out of memory");
 		return;
@@ -1541,7 +1529,6 @@ static void describe_offset(const struct msg_obj *o, uint32_t off, char *buf, si
 int nft_open(struct nft_conn **out, struct ul_err *e)
 {
 	struct nft_conn *c = calloc(1, sizeof(*c));
-	int one = 1;
 
 	*out = NULL;
 	if (!c)
@@ -1561,8 +1548,7 @@ int nft_open(struct nft_conn **out, struct ul_err *e)
 		return ul_errf(e, err, "nftables: netlink bind: %s", strerror(err));
 	}
 	/* best effort: older kernels lack them and still work */
-	mnl_socket_setsockopt(c->nl, NETLINK_EXT_ACK, &one, sizeof(one));
-	mnl_socket_setsockopt(c->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	nlack_enable(mnl_socket_get_fd(c->nl));
 	c->portid = mnl_socket_get_portid(c->nl);
 	c->seq = (uint32_t)time(NULL);
 	*out = c;
@@ -1628,8 +1614,7 @@ struct ack_state {
 static void note_ack(const struct nlmsghdr *nlh, const struct msgs *m, struct ack_state *st)
 {
 	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-	size_t idx = nlh->nlmsg_seq - m->seq0, hlen = sizeof(*err);
-	const struct nlattr *a;
+	size_t idx = nlh->nlmsg_seq - m->seq0;
 
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*err)) || idx >= m->objs.n)
 		return;
@@ -1643,22 +1628,7 @@ static void note_ack(const struct nlmsghdr *nlh, const struct msgs *m, struct ac
 	st->failed = true;
 	st->err_idx = idx;
 	st->err = -err->error;
-	st->has_off = false;
-	st->msg[0] = '\0';
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		hlen += mnl_nlmsg_get_payload_len(&err->msg);
-	mnl_attr_for_each(a, nlh, hlen) {
-		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
-		    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
-			strlcpy_ul(st->msg, mnl_attr_get_str(a), sizeof(st->msg));
-		else if (mnl_attr_get_type(a) == NLMSGERR_ATTR_OFFS &&
-			 mnl_attr_validate(a, MNL_TYPE_U32) >= 0) {
-			st->has_off = true;
-			st->off = mnl_attr_get_u32(a);
-		}
-	}
+	st->has_off = nlack_parse(nlh, st->msg, sizeof(st->msg), &st->off);
 }
 
 /* Sends the batch (one sendmsg: one transaction) and reads every acknowledgement. */
@@ -1936,7 +1906,7 @@ static int chain_cb(const struct nlmsghdr *nlh, void *data)
 	if (want->hook != NFTP_HOOK_NONE &&
 	    (nftnl_chain_get_u32(ch, NFTNL_CHAIN_HOOKNUM) != hook_num(want->hook) ||
 	     nftnl_chain_get_s32(ch, NFTNL_CHAIN_PRIO) != want->priority ||
-	     !streq(nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE), chain_type(want->type)) ||
+	     !streq(nftnl_chain_get_str(ch, NFTNL_CHAIN_TYPE), nftp_chain_type_name(want->type)) ||
 	     nftnl_chain_get_u32(ch, NFTNL_CHAIN_POLICY) != (want->policy_drop ? NF_DROP : NF_ACCEPT)))
 		k->differs = true;
 out:

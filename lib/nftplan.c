@@ -445,7 +445,7 @@ static const char *hook_name(enum nftp_hook h)
 	return "";
 }
 
-static const char *chain_type_name(enum nftp_chain_type t)
+const char *nftp_chain_type_name(enum nftp_chain_type t)
 {
 	switch (t) {
 	case NFTP_CHAIN_FILTER:
@@ -469,7 +469,7 @@ void nftp_print(const struct nftp_table *t, struct strbuf *sb)
 		sb_printf(sb, "\n\tchain %s {\n", c->name);
 		if (c->hook != NFTP_HOOK_NONE)
 			sb_printf(sb, "\t\ttype %s hook %s priority %d; policy %s;\n",
-				  chain_type_name(c->type), hook_name(c->hook), c->priority,
+				  nftp_chain_type_name(c->type), hook_name(c->hook), c->priority,
 				  c->policy_drop ? "drop" : "accept");
 		for (size_t j = 0; j < c->rules.n; j++) {
 			const struct nftp_rule *r = &c->rules.v[j];

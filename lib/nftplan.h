@@ -160,5 +160,7 @@ void nftp_free(struct nftp_table *t);
 
 /* `nft -f` input for the whole table (without a flush or delete line). */
 void nftp_print(const struct nftp_table *t, struct strbuf *sb);
+/* "filter", "nat" or "route", as nftables names a base chain's type. */
+const char *nftp_chain_type_name(enum nftp_chain_type t);
 
 #endif

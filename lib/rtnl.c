@@ -19,21 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nlack.h"
 #include "rtnl.h"
 #include "state.h"
 
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
-#ifndef NETLINK_EXT_ACK
-#define NETLINK_EXT_ACK 11
-#endif
-#ifndef NLM_F_CAPPED
-#define NLM_F_CAPPED 0x100
-#endif
-#ifndef NLM_F_ACK_TLVS
-#define NLM_F_ACK_TLVS 0x200
-#endif
 
 struct rtnl {
 	struct nl_sock *sk;
@@ -46,33 +35,17 @@ struct rtnl {
 static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg)
 {
 	struct rtnl *r = arg;
-	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)err - NLMSG_HDRLEN);
-	size_t off = sizeof(*err);
-	struct nlattr *attr;
-	int rem;
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)((char *)err - NLMSG_HDRLEN);
 
 	(void)nla;
 	r->kernel_errno = -err->error;
-	r->extack[0] = '\0';
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
-		return NL_STOP;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-		off += err->msg.nlmsg_len - NLMSG_HDRLEN;
-	if (nlh->nlmsg_len < NLMSG_HDRLEN + off)
-		return NL_STOP;
-	attr = (struct nlattr *)((char *)err + NLMSG_ALIGN(off));
-	rem = (int)nlh->nlmsg_len - NLMSG_HDRLEN - (int)NLMSG_ALIGN(off);
-	for (; nla_ok(attr, rem); attr = nla_next(attr, &rem)) {
-		if (nla_type(attr) == NLMSGERR_ATTR_MSG)
-			strlcpy_ul(r->extack, nla_data(attr), sizeof(r->extack));
-	}
+	nlack_parse(nlh, r->extack, sizeof(r->extack), NULL);
 	return NL_STOP;
 }
 
 int rtnl_open(struct rtnl **out, struct ul_err *e)
 {
 	struct rtnl *r = calloc(1, sizeof(*r));
-	int one = 1;
 
 	if (!r)
 		return -ENOMEM;
@@ -87,7 +60,7 @@ int rtnl_open(struct rtnl **out, struct ul_err *e)
 		return ul_errf(e, EPROTO, "cannot open an rtnetlink socket");
 	}
 	nl_socket_set_buffer_size(r->sk, 4 << 20, 1 << 20);
-	setsockopt(nl_socket_get_fd(r->sk), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	nlack_enable(nl_socket_get_fd(r->sk));
 	nl_socket_modify_err_cb(r->sk, NL_CB_CUSTOM, on_error, r);
 	*out = r;
 	return 0;
