@@ -91,10 +91,10 @@ check: $(TEST_BIN) all
 		CK_DEFAULT_TIMEOUT=60 $$t || status=1; \
 	done; exit $$status
 
-$(B)/bench/%: tests/bench/%.c $(B)/libuplink.a
+$(B)/bench/%: tests/bench/%.c tests/bench/bench.h $(B)/libuplink.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter-out %.h,$^) $(LIBS)
 
 bench: $(BENCH_BIN) all
 

@@ -39,32 +39,11 @@
 #include <time.h>
 
 #include "apply.h"
+#include "bench.h"
 #include "config.h"
 #include "facts.h"
 #include "observe.h"
 #include "plan.h"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "apply_bench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 /*
  * Only in a namespace made with `ip netns add` (one of /run/netns), and never in PID 1's (the
@@ -97,29 +76,17 @@ static void refuse_own_netns(void)
 			  "(run it with ip netns exec in a namespace of your own)");
 }
 
-/* xorshift64*, exactly as tests/bench/nft_apply.c's --big-set */
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dull;
-}
-
 static void gen_prefixes(unsigned n, uint64_t seed)
 {
-	uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
+	uint64_t state = bench_prefix_seed(seed);
+	char buf[PREFIX_STRLEN];
 
 	printf("# %u destination prefixes, apply_bench --gen-prefixes %u --seed %llu\n", n, n,
 	       (unsigned long long)seed);
 	for (unsigned i = 0; i < n; i++) {
-		uint32_t block = 0x0b0000u + 5 * i + (uint32_t)(rnd(&state) % 3);
+		struct ip_prefix p = bench_prefix(i, &state);
 
-		if (rnd(&state) & 1)
-			printf("%u.%u.%u.%u/32\n", block >> 16, (block >> 8) & 255, block & 255,
-			       (unsigned)(1 + rnd(&state) % 254));
-		else
-			printf("%u.%u.%u.0/24\n", block >> 16, (block >> 8) & 255, block & 255);
+		printf("%s\n", prefix_fmt(&p, buf));
 	}
 	if (fflush(stdout) || ferror(stdout))
 		die("%s", "cannot write the prefixes");

@@ -24,32 +24,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "config.h"
 #include "facts.h"
 #include "nft.h"
 #include "plan.h"
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "nft_apply: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
 
 static void add_fact(struct facts *f, const struct config *cfg, const char *kv)
 {
@@ -74,15 +53,6 @@ static void load_facts(struct facts *f, const struct config *cfg, const char *pa
 	fclose(fp);
 }
 
-/* xorshift64*: the same prefixes for the same seed everywhere */
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545f4914f6cdd1dull;
-}
-
 static void add_big_set(struct nftp_table *t, unsigned n, uint64_t seed)
 {
 	struct nftp_set *s = nftp_add_set(t, "big_dst4", NFTP_SET_IPV4);
@@ -90,20 +60,13 @@ static void add_big_set(struct nftp_table *t, unsigned n, uint64_t seed)
 	struct nftp_rule *r;
 	struct nftp_match *m;
 	struct nftp_stmt *st;
-	uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
+	uint64_t state = bench_prefix_seed(seed);
 
 	if (!s || !c)
 		die("%s", "no prerouting chain to hang the big set on");
 	for (unsigned i = 0; i < n; i++) {
-		/* /24 number 5i + 0..2 from 11.0.0.0: never adjacent, so never merged */
-		uint32_t block = 0x0b0000u + 5 * i + (uint32_t)(rnd(&state) % 3);
-		struct ip_prefix p = { .len = 24 };
+		struct ip_prefix p = bench_prefix(i, &state);
 
-		p.addr = addr_v4(block << 8);
-		if (rnd(&state) & 1) {
-			p.addr = addr_v4(block << 8 | (uint32_t)(1 + rnd(&state) % 254));
-			p.len = 32;
-		}
 		if (nftp_set_add_prefix(s, &p))
 			die("%s", "out of memory");
 	}
