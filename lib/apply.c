@@ -12,34 +12,29 @@
 
 int applier_open(struct applier *a, struct ul_err *e)
 {
-	int r;
-
 	memset(a, 0, sizeof(*a));
-	r = rtnl_open(&a->rtnl, e);
-	if (r)
-		return r;
-	r = nft_open(&a->nft, e);
-	if (r) {
-		rtnl_close(a->rtnl);
-		a->rtnl = NULL;
-	}
-	return r;
+	return kernel_linux_open(&a->k, e);
+}
+
+void applier_init(struct applier *a, struct kernel *k)
+{
+	memset(a, 0, sizeof(*a));
+	a->k = k;
 }
 
 void applier_close(struct applier *a)
 {
-	rtnl_close(a->rtnl);
-	nft_close(a->nft);
+	kernel_close(a->k);
 	kview_free(&a->kv);
 	memset(a, 0, sizeof(*a));
 }
 
-static void read_sysctl_into(struct kview *kv, const char *key)
+static void read_sysctl_into(struct kernel *k, struct kview *kv, const char *key)
 {
 	struct kv_sysctl *s;
 	char value[64];
 
-	if (kview_sysctl(kv, key) || sysctl_read(key, value, sizeof(value)))
+	if (kview_sysctl(kv, key) || k->ops->sysctl_read(k, key, value, sizeof(value)))
 		return;
 	s = VEC_PUSH(&kv->sysctls);
 	if (!s)
@@ -48,25 +43,24 @@ static void read_sysctl_into(struct kview *kv, const char *key)
 	strlcpy_ul(s->value, value, sizeof(s->value));
 }
 
-static void read_sysctls(struct kview *kv, const struct plan *p, const struct own_state *own)
+static void read_sysctls(struct applier *a, const struct plan *p, const struct own_state *own)
 {
-	kv->sysctls.n = 0;
+	a->kv.sysctls.n = 0;
 	for (size_t i = 0; p && i < p->sysctls.n; i++)
-		read_sysctl_into(kv, p->sysctls.v[i].key);
+		read_sysctl_into(a->k, &a->kv, p->sysctls.v[i].key);
 	for (size_t i = 0; i < own->sysctls.n; i++)
-		read_sysctl_into(kv, own->sysctls.v[i].key);
+		read_sysctl_into(a->k, &a->kv, own->sysctls.v[i].key);
 }
 
-static void stats_into(struct applier *a, struct apply_result *res, const struct rtnl_stats *r0,
-		       const struct nft_stats *n0)
+static void stats_into(struct applier *a, struct apply_result *res, const struct kernel_stats *s0)
 {
-	const struct rtnl_stats *r = rtnl_get_stats(a->rtnl);
-	const struct nft_stats *n = nft_stats(a->nft);
+	struct kernel_stats s;
 
-	res->rtnl_msgs = r->msgs_sent - r0->msgs_sent;
-	res->rtnl_mutating = r->mutating_msgs - r0->mutating_msgs;
-	res->nft_msgs = n->msgs_sent - n0->msgs_sent;
-	res->nft_mutating = n->mutating_msgs - n0->mutating_msgs;
+	a->k->ops->stats(a->k, &s);
+	res->rtnl_msgs = s.rtnl_msgs - s0->rtnl_msgs;
+	res->rtnl_mutating = s.rtnl_mutating - s0->rtnl_mutating;
+	res->nft_msgs = s.nft_msgs - s0->nft_msgs;
+	res->nft_mutating = s.nft_mutating - s0->nft_mutating;
 }
 
 /* ---- making one change, and knowing how to take it back ---- */
@@ -97,6 +91,7 @@ static const struct kv_link *kv_link(struct run *run, const char *name)
 
 static int exec_one(struct run *run, const struct change *c, struct ul_err *e)
 {
+	struct kernel *k = run->a->k;
 	struct change inv = { .kind = c->kind };
 	bool has_inv = true;
 	char cur[64] = "";
@@ -104,7 +99,7 @@ static int exec_one(struct run *run, const struct change *c, struct ul_err *e)
 
 	switch (c->kind) {
 	case CH_SYSCTL:
-		if (sysctl_read(c->sysctl.key, cur, sizeof(cur)))
+		if (k->ops->sysctl_read(k, c->sysctl.key, cur, sizeof(cur)))
 			cur[0] = '\0';
 		inv.kind = CH_RESTORE_SYSCTL;
 		inv.sysctl = c->sysctl;
@@ -112,7 +107,7 @@ static int exec_one(struct run *run, const struct change *c, struct ul_err *e)
 		has_inv = cur[0] != '\0';
 		break;
 	case CH_RESTORE_SYSCTL:
-		if (sysctl_read(c->sysctl.key, cur, sizeof(cur))) {
+		if (k->ops->sysctl_read(k, c->sysctl.key, cur, sizeof(cur))) {
 			state_forget(&run->own->sysctls, c->sysctl.key); /* the device is gone */
 			return 0;
 		}
@@ -197,15 +192,15 @@ static int exec_one(struct run *run, const struct change *c, struct ul_err *e)
 		inv.rule = c->rule;
 		break;
 	case CH_NFT_REPLACE:
-		return nft_table_replace(run->a->nft, &run->plan->nft, e);
+		return k->ops->nft_replace(k, &run->plan->nft, e);
 	case CH_NFT_DELETE: {
 		bool existed;
 
-		return nft_table_delete(run->a->nft, run->nft_table, &existed, e);
+		return k->ops->nft_delete(k, run->nft_table, &existed, e);
 	}
 	}
 
-	r = rtnl_exec(run->a->rtnl, c, run->proto, e);
+	r = k->ops->exec(k, c, run->proto, e);
 	if (r)
 		return r;
 	if (has_inv && push_undo(run, &inv))
@@ -272,7 +267,7 @@ static void rollback(struct run *run, struct ul_err *e)
 	struct ul_err ue;
 
 	for (size_t i = run->undo.n; i-- > 0;) {
-		if (rtnl_exec(run->a->rtnl, &run->undo.v[i], run->proto, &ue))
+		if (run->a->k->ops->exec(run->a->k, &run->undo.v[i], run->proto, &ue))
 			failed++;
 	}
 	if (failed) {
@@ -283,12 +278,18 @@ static void rollback(struct run *run, struct ul_err *e)
 	}
 }
 
+/*
+ * Makes the changes in order; on a refusal undoes those made and says in *refused_uplink
+ * whose object it was (NULL: a shared one).
+ */
 static int run_changes(struct applier *a, const struct changes *ch, const struct plan *p,
 		       const char *nft_table, uint8_t proto, struct own_state *own,
-		       const struct apply_opts *o, struct apply_result *res, struct ul_err *e)
+		       const struct apply_opts *o, struct apply_result *res,
+		       const char **refused_uplink, struct ul_err *e)
 {
 	struct run run = { .a = a, .plan = p, .nft_table = nft_table, .own = own, .proto = proto };
 	struct own_state saved;
+	unsigned made = 0;
 	int r = 0;
 
 	if (state_copy(&saved, own))
@@ -299,7 +300,17 @@ static int run_changes(struct applier *a, const struct changes *ch, const struct
 		change_describe(&ch->v[i], nft_table, proto, &sb);
 		r = exec_one(&run, &ch->v[i], e);
 		if (r) {
+			if (refused_uplink)
+				*refused_uplink = ch->v[i].uplink;
 			rollback(&run, e);
+			res->changes -= made;
+			if (o->on_change && made) {
+				char line[64];
+
+				snprintf(line, sizeof(line), "undone: the %u change%s before it", made,
+					 made == 1 ? "" : "s");
+				o->on_change(o->arg, line);
+			}
 			state_free(own);
 			*own = saved;
 			memset(&saved, 0, sizeof(saved));
@@ -307,6 +318,7 @@ static int run_changes(struct applier *a, const struct changes *ch, const struct
 			break;
 		}
 		res->changes++;
+		made++;
 		if (o->on_change && sb.s)
 			o->on_change(o->arg, sb.s);
 		sb_free(&sb);
@@ -379,12 +391,24 @@ static void forget_gone_devs(struct own_state *own, const struct kview *kv)
 
 /* ---- entry points ---- */
 
+/* Leaves the uplink named by a refusal out of the next plan; false when it cannot be. */
+static bool isolate(const struct config *cfg, struct facts *f, const char *uplink, struct ul_err *e)
+{
+	const struct cfg_uplink *u = uplink ? cfg_find_uplink(cfg, uplink) : NULL;
+
+	if (!u || f->u[u->index].fault[0])
+		return false;
+	strlcpy_ul(f->u[u->index].fault, e->msg[0] ? e->msg : "refused by the kernel",
+		   sizeof(f->u[u->index].fault));
+	e->msg[0] = '\0';
+	return true;
+}
+
 int apply_run(struct applier *a, const struct config *cfg, const struct apply_opts *o,
 	      struct plan *plan, struct apply_result *res, struct ul_err *e)
 {
 	uint8_t proto = (uint8_t)cfg->route_protocol;
-	struct rtnl_stats r0 = *rtnl_get_stats(a->rtnl);
-	struct nft_stats n0 = *nft_stats(a->nft);
+	struct kernel_stats s0;
 	struct in6_addr *aftr_buf = NULL;
 	const struct in6_addr **aftr = NULL;
 	struct observe_extra local = { 0 };
@@ -395,11 +419,12 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 	int r, m;
 
 	memset(res, 0, sizeof(*res));
+	a->k->ops->stats(a->k, &s0);
 	memset(plan, 0, sizeof(*plan));
 	r = state_load(o->run_dir, &own, e);
 	if (r)
 		return r;
-	r = rtnl_dump(a->rtnl, &a->kv, proto, NULL, 0, e);
+	r = a->k->ops->dump(a->k, &a->kv, proto, e);
 	if (r)
 		goto out;
 	forget_gone_devs(&own, &a->kv);
@@ -435,39 +460,63 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 	facts_observe(cfg, &a->kv, &own, o->extra ? o->extra : &local, &facts);
 	if (o->adjust)
 		o->adjust(o->arg, cfg, &facts);
-	r = plan_build(cfg, &facts, plan, e);
-	if (r)
-		goto out;
-	planned = true;
-	read_sysctls(&a->kv, plan, &own);
-	res->nft_hash = nft_table_hash(&plan->nft);
-	if (o->nft_known && o->nft_known_hash == res->nft_hash) {
-		m = 1;
-	} else {
-		m = nft_table_matches(a->nft, &plan->nft, e);
-		if (m < 0) {
-			r = m;
-			goto out;
-		}
-	}
-	r = diff_build(plan, &a->kv, &own, m == 1, &ch, e);
-	if (r)
-		goto out;
-	if (o->dry_run) {
-		for (size_t i = 0; i < ch.n; i++) {
-			struct strbuf sb = { 0 };
-
-			change_describe(&ch.v[i], cfg->nft_table, proto, &sb);
-			if (o->on_change && sb.s)
-				o->on_change(o->arg, sb.s);
-			sb_free(&sb);
-		}
-		res->changes = (unsigned)ch.n;
-		goto out;
+	for (size_t i = 0; o->fault && i < cfg->n_uplinks; i++) {
+		if (o->fault[i] && o->fault[i][0])
+			strlcpy_ul(facts.u[i].fault, o->fault[i], sizeof(facts.u[i].fault));
 	}
 	own.protocol = cfg->route_protocol;
 	strlcpy_ul(own.nft_table, cfg->nft_table, sizeof(own.nft_table));
-	r = run_changes(a, &ch, plan, cfg->nft_table, proto, &own, o, res, e);
+	/*
+	 * When the kernel refuses an uplink's object (or a foreign object stands in its way),
+	 * what was done is undone and the plan is made again without that uplink: one uplink's
+	 * fault never keeps the others from being applied.  Each round leaves out one more.
+	 */
+	for (;;) {
+		const char *culprit = NULL;
+
+		r = plan_build(cfg, &facts, plan, e);
+		if (r)
+			goto out;
+		planned = true;
+		read_sysctls(a, plan, &own);
+		res->nft_hash = nft_table_hash(&plan->nft);
+		if (o->nft_known && o->nft_known_hash == res->nft_hash) {
+			m = 1;
+		} else {
+			m = a->k->ops->nft_matches(a->k, &plan->nft, e);
+			if (m < 0) {
+				r = m;
+				goto out;
+			}
+		}
+		r = diff_build(plan, &a->kv, &own, m == 1, &ch, e);
+		if (r == -EEXIST)
+			culprit = ch.conflict_uplink;
+		if (!r && o->dry_run) {
+			for (size_t i = 0; i < ch.n; i++) {
+				struct strbuf sb = { 0 };
+
+				change_describe(&ch.v[i], cfg->nft_table, proto, &sb);
+				if (o->on_change && sb.s)
+					o->on_change(o->arg, sb.s);
+				sb_free(&sb);
+			}
+			res->changes = (unsigned)ch.n;
+			goto out;
+		}
+		if (!r)
+			r = run_changes(a, &ch, plan, cfg->nft_table, proto, &own, o, res, &culprit, e);
+		if (!r || !isolate(cfg, &facts, culprit, e))
+			break;
+		changes_free(&ch);
+		plan_free(plan);
+		planned = false;
+		/* the rollback restored it; read it again all the same, it is what the diff trusts */
+		r = a->k->ops->dump(a->k, &a->kv, proto, e);
+		if (r)
+			goto out;
+		forget_gone_devs(&own, &a->kv);
+	}
 	if (!r && o->send_update)
 		r = send_updates(cfg, plan, &own, o, res, e);
 	/* Saved also after a failed update: the kernel did change and the state must say so. */
@@ -478,7 +527,7 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 			r = ul_errf(e, EIO, "%s", se.msg);
 	}
 out:
-	stats_into(a, res, &r0, &n0);
+	stats_into(a, res, &s0);
 	if (r == -ENOMEM && !e->msg[0])
 		ul_errf(e, ENOMEM, "out of memory");
 	if (r && planned)
@@ -509,8 +558,7 @@ int apply_record_update(const char *run_dir, const char *uplink, const struct in
 int apply_down(struct applier *a, const struct config *cfg, const struct apply_opts *o,
 	       struct apply_result *res, struct ul_err *e)
 {
-	struct rtnl_stats r0 = *rtnl_get_stats(a->rtnl);
-	struct nft_stats n0 = *nft_stats(a->nft);
+	struct kernel_stats s0;
 	struct changes ch = { 0 };
 	struct own_state own;
 	char table[32];
@@ -518,18 +566,19 @@ int apply_down(struct applier *a, const struct config *cfg, const struct apply_o
 	int r, exists;
 
 	memset(res, 0, sizeof(*res));
+	a->k->ops->stats(a->k, &s0);
 	r = state_load(o->run_dir, &own, e);
 	if (r)
 		return r;
 	proto = (uint8_t)(own.protocol ? own.protocol : cfg ? cfg->route_protocol : 117);
 	strlcpy_ul(table, own.nft_table[0] ? own.nft_table : cfg ? cfg->nft_table : "uplinkd",
 		   sizeof(table));
-	r = rtnl_dump(a->rtnl, &a->kv, proto, NULL, 0, e);
+	r = a->k->ops->dump(a->k, &a->kv, proto, e);
 	if (r)
 		goto out;
 	forget_gone_devs(&own, &a->kv);
-	read_sysctls(&a->kv, NULL, &own);
-	exists = nft_table_exists(a->nft, table, e);
+	read_sysctls(a, NULL, &own);
+	exists = a->k->ops->nft_exists(a->k, table, e);
 	if (exists < 0) {
 		r = exists;
 		goto out;
@@ -549,13 +598,13 @@ int apply_down(struct applier *a, const struct config *cfg, const struct apply_o
 		res->changes = (unsigned)ch.n;
 		goto out;
 	}
-	r = run_changes(a, &ch, NULL, table, proto, &own, o, res, e);
+	r = run_changes(a, &ch, NULL, table, proto, &own, o, res, NULL, e);
 	if (!r)
 		r = state_remove(o->run_dir, e);
 	else
 		state_save(o->run_dir, &own, NULL);
 out:
-	stats_into(a, res, &r0, &n0);
+	stats_into(a, res, &s0);
 	changes_free(&ch);
 	state_free(&own);
 	return r;

@@ -10,10 +10,10 @@
 
 #include "config.h"
 #include "diff.h"
+#include "kernel.h"
 #include "nft.h"
 #include "observe.h"
 #include "plan.h"
-#include "rtnl.h"
 #include "state.h"
 
 struct apply_opts {
@@ -40,6 +40,8 @@ struct apply_opts {
 	 */
 	bool nft_known;
 	uint64_t nft_known_hash;
+	/* Per uplink (NULL: none): a fault the caller still holds against it; left out, failed. */
+	const char *const *fault;
 };
 
 struct apply_result {
@@ -52,17 +54,20 @@ struct apply_result {
 
 /* A session with the kernel; reused by the daemon across reconciles. */
 struct applier {
-	struct rtnl *rtnl;
-	struct nft_conn *nft;
-	struct kview kv;
+	struct kernel *k;
+	struct kview kv;         /* what the last dump found */
 };
 
+/* The running kernel (applier_init: another, such as the in-memory twin; closed with it). */
 int applier_open(struct applier *a, struct ul_err *e);
+void applier_init(struct applier *a, struct kernel *k);
 void applier_close(struct applier *a);
 
 /*
  * Converges the kernel to cfg.  On success *plan holds the plan (plan_free it), and res what
- * was done.  A failure leaves the kernel as it was (rtnetlink changes undone, the nftables
+ * was done.  An uplink whose device is missing, or one of whose objects the kernel refuses,
+ * is left out (its plan_uplink says why: waiting, failed) and the rest is applied.  A failure
+ * of what is shared leaves the kernel as it was (rtnetlink changes undone, the nftables
  * table replaced only as the last, atomic step) and says why in e.
  */
 int apply_run(struct applier *a, const struct config *cfg, const struct apply_opts *o,

@@ -55,6 +55,7 @@ static void diff_sysctls(struct differ *d, bool devices)
 		if (!c)
 			return;
 		c->sysctl = *s;
+		c->uplink = s->uplink;
 		if (cur)
 			strlcpy_ul(c->old, cur, sizeof(c->old));
 	}
@@ -112,8 +113,10 @@ static void diff_links(struct differ *d, enum plan_link_kind kind)
 		kl = kview_link_by_name(d->kv, pl->name);
 		if (!kl) {
 			c = emit(d, CH_LINK_ADD);
-			if (c)
+			if (c) {
 				c->link = *pl;
+				c->uplink = pl->uplink;
+			}
 			continue;
 		}
 		ok = kind == PLAN_LINK_VLAN ? vlan_matches(d, pl, kl) : tnl_matches(d, pl, kl);
@@ -122,12 +125,14 @@ static void diff_links(struct differ *d, enum plan_link_kind kind)
 			if (kind == PLAN_LINK_IP6TNL && !(kl->flags & IFF_UP) && (c = emit(d, CH_LINK_UP))) {
 				strcpy(c->dev, pl->name);
 				c->owned = link_owned(d, kl);
+				c->uplink = pl->uplink;
 			}
 			continue;
 		}
 		if (!link_owned(d, kl)) {
 			const char *is = kl->kind[0] ? kl->kind : "a device without a kind";
 
+			d->out->conflict_uplink = pl->uplink;
 			if (kind == PLAN_LINK_VLAN)
 				d->err = ul_errf(d->e, EEXIST,
 						 "interface %s exists but is not VLAN %u on %s (it is %s), and uplinkd changes only interfaces it created",
@@ -142,6 +147,7 @@ static void diff_links(struct differ *d, enum plan_link_kind kind)
 			c = emit(d, CH_LINK_CHANGE);
 			if (c) {
 				c->link = *pl;
+				c->uplink = pl->uplink;
 				link_as_plan(d, kl, &c->old_link);
 			}
 			continue;
@@ -150,11 +156,14 @@ static void diff_links(struct differ *d, enum plan_link_kind kind)
 		if (c) {
 			strcpy(c->dev, pl->name);
 			c->owned = true;
+			c->uplink = pl->uplink;
 			link_as_plan(d, kl, &c->old_link);
 		}
 		c = emit(d, CH_LINK_ADD);
-		if (c)
+		if (c) {
 			c->link = *pl;
+			c->uplink = pl->uplink;
+		}
 	}
 }
 
@@ -197,6 +206,7 @@ static void diff_devs_mtu(struct differ *d)
 
 		if (kl && pd->mtu && kl->mtu != pd->mtu && (c = emit(d, CH_MTU))) {
 			strcpy(c->dev, pd->name);
+			c->uplink = pd->uplink;
 			c->mtu = pd->mtu;
 			snprintf(c->old, sizeof(c->old), "%u", kl->mtu);
 		}
@@ -221,6 +231,7 @@ static void diff_devs_up(struct differ *d)
 		if (c) {
 			strcpy(c->dev, pd->name);
 			c->owned = link_owned(d, kl);
+			c->uplink = pd->uplink;
 		}
 	}
 	for (size_t i = 0; i < d->p->links.n; i++) {
@@ -234,6 +245,7 @@ static void diff_devs_up(struct differ *d)
 		if (c) {
 			strcpy(c->dev, pl->name);
 			c->owned = true;
+			c->uplink = pl->uplink;
 		}
 	}
 }
@@ -253,6 +265,7 @@ static void diff_tokens(struct differ *d)
 		c = emit(d, CH_TOKEN);
 		if (!c)
 			return;
+		c->uplink = t->uplink;
 		strcpy(c->dev, t->dev);
 		c->token = t->token;
 		inet_ntop(AF_INET6, &cur, c->old, sizeof(c->old));
@@ -292,8 +305,10 @@ static void diff_addrs(struct differ *d)
 		if (addr_present(d->kv, pa->dev, &pa->addr))
 			continue;
 		c = emit(d, CH_ADDR_ADD);
-		if (c)
+		if (c) {
 			c->addr = *pa;
+			c->uplink = pa->uplink;
+		}
 	}
 }
 
@@ -363,6 +378,7 @@ static void diff_routes(struct differ *d, uint8_t proto, struct ul_err *e)
 		if (found && found->protocol != proto) {
 			char buf[PREFIX_STRLEN];
 
+			d->out->conflict_uplink = pr->uplink;
 			d->err = ul_errf(e, EEXIST,
 					 "table %u already has a %s route to %s with metric %u that uplinkd did not install (protocol %u); uplinkd does not replace it",
 					 pr->table, pr->dst.addr.family == AF_INET ? "IPv4" : "IPv6",
@@ -376,6 +392,7 @@ static void diff_routes(struct differ *d, uint8_t proto, struct ul_err *e)
 		if (!c)
 			return;
 		c->route = *pr;
+		c->uplink = pr->uplink;
 		if (found) {
 			c->has_old_route = true;
 			route_as_plan(d->kv, found, &c->old_route);
@@ -446,8 +463,10 @@ static void diff_rules(struct differ *d, uint8_t proto, bool stale)
 			if (present)
 				continue;
 			c = emit(d, CH_RULE_ADD);
-			if (c)
+			if (c) {
 				c->rule = *pr;
+				c->uplink = pr->uplink;
+			}
 		}
 		return;
 	}

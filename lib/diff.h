@@ -47,18 +47,21 @@ struct change {
 	struct plan_route old_route;
 	struct plan_rule rule;
 	bool owned;                  /* CH_LINK_DEL etc.: the object is uplinkd's */
+	const char *uplink;          /* the uplink the object is for; NULL: shared */
 };
 
 struct changes {
 	struct change *v;
 	size_t n, cap;
+	const char *conflict_uplink; /* diff_build's -EEXIST: the uplink whose object it was */
 };
 
 /*
  * The changes that take the kernel (kv) to the plan, in a safe order: settings, links,
  * addresses, routes, rules, then what is no longer planned, the nftables table last.
  * nft_matches says whether the kernel's table already equals the plan's.  Fails with -EEXIST
- * and a message naming the object when something uplinkd does not own stands in the way.
+ * and a message naming the object when something uplinkd does not own stands in the way (and
+ * out->conflict_uplink names the uplink the planned object was for).
  */
 int diff_build(const struct plan *p, const struct kview *kv, const struct own_state *own,
 	       bool nft_matches, struct changes *out, struct ul_err *e);

@@ -6,6 +6,7 @@
 #ifndef UPLINK_FACTS_H
 #define UPLINK_FACTS_H
 
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 
@@ -18,6 +19,9 @@ struct uplink_facts {
 	bool admin_down;       /* `uplinkctl down UPLINK` */
 	bool health_failed;    /* the health check says the upstream is dead */
 	bool inactive;         /* active-if does not hold (we are the backup of a pair) */
+	/* Either leaves the uplink out of the plan (nothing of it is built): */
+	char missing[IFNAMSIZ]; /* a device it needs does not exist (waiting for it) */
+	char fault[256];       /* the kernel refused one of its objects (failed) */
 
 	bool has_prefix;       /* ipoe: the RA /64 or the delegated prefix; pppoe: delegated */
 	struct ip_prefix prefix;

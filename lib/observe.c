@@ -159,6 +159,22 @@ static bool active_if_holds(const struct cfg_active_if *c, const struct kview *k
 	return false;
 }
 
+/* The device an uplink runs on that uplinkd cannot create: a NIC, a VLAN's parent. */
+static const char *needed_dev(const struct cfg_uplink *u)
+{
+	switch (u->type) {
+	case CFG_IPOE:
+	case CFG_PPPOE:
+	case CFG_STATIC:
+		return u->vlan ? u->device : u->lower;
+	case CFG_DSLITE:
+	case CFG_IPIP6:
+	case CFG_MAPE:
+		return NULL;
+	}
+	return NULL;
+}
+
 void facts_observe(const struct config *cfg, const struct kview *kv, const struct own_state *own,
 		   const struct observe_extra *extra, struct facts *f)
 {
@@ -183,6 +199,8 @@ void facts_observe(const struct config *cfg, const struct kview *kv, const struc
 			break;
 		}
 		uf->inactive = !active_if_holds(&u->active_if, kv);
+		if (needed_dev(u) && needed_dev(u)[0] && !kview_link_by_name(kv, needed_dev(u)))
+			strlcpy_ul(uf->missing, needed_dev(u), sizeof(uf->missing));
 		if (!extra)
 			continue;
 		if (extra->aftr && extra->aftr[i]) {

@@ -45,28 +45,32 @@ static void state(struct plan_uplink *pu, enum plan_uplink_state s, const char *
 
 /* ---- object helpers ---- */
 
-static void add_sysctl(struct planner *pl, const char *path, const char *value)
+static struct plan_sysctl *add_sysctl(struct planner *pl, const char *path, const char *value)
 {
 	struct plan_sysctl *s;
 
 	for (size_t i = 0; i < pl->p->sysctls.n; i++) {
 		if (!strcmp(pl->p->sysctls.v[i].key, path))
-			return;
+			return NULL;
 	}
 	s = PUSH(pl, &pl->p->sysctls);
 	if (!s)
-		return;
+		return NULL;
 	strlcpy_ul(s->key, path, sizeof(s->key));
 	strlcpy_ul(s->value, value, sizeof(s->value));
+	return s;
 }
 
-static void add_dev_sysctl(struct planner *pl, const char *family, const char *dev,
-			   const char *name, const char *value)
+static void add_dev_sysctl(struct planner *pl, const struct cfg_uplink *u, const char *family,
+			   const char *dev, const char *name, const char *value)
 {
+	struct plan_sysctl *s;
 	char path[96];
 
 	snprintf(path, sizeof(path), "net/%s/conf/%s/%s", family, dev, name);
-	add_sysctl(pl, path, value);
+	s = add_sysctl(pl, path, value);
+	if (s)
+		s->uplink = u->name;
 }
 
 static void add_vlan(struct planner *pl, const struct cfg_uplink *u)
@@ -222,6 +226,7 @@ static void add_source_rule(struct planner *pl, const struct cfg_uplink *u,
 	r = add_rule(pl, src->addr.family, PLAN_PRIO_SOURCE + u->index, u->table, c);
 	if (!r)
 		return;
+	r->uplink = u->name;
 	r->has_src = true;
 	r->src = *src;
 	prefix_mask(&r->src);
@@ -321,7 +326,7 @@ static void plan_ipoe(struct planner *pl, const struct cfg_uplink *u, struct pla
 
 	add_vlan(pl, u);
 	add_dev(pl, u, u->mtu);
-	add_dev_sysctl(pl, "ipv6", u->lower, "accept_ra", "2");
+	add_dev_sysctl(pl, u, "ipv6", u->lower, "accept_ra", "2");
 	if (u->has_token) {
 		struct plan_token *t = PUSH(pl, &pl->p->tokens);
 
@@ -394,7 +399,7 @@ static void plan_pppoe(struct planner *pl, const struct cfg_uplink *u, struct pl
 	if (!pu->ready && !f->link_down)
 		state(pu, PLAN_WAITING, "no PPP session yet");
 	if (pu->ready && u->ipv6) {
-		add_dev_sysctl(pl, "ipv6", u->ifname, "accept_ra", "2");
+		add_dev_sysctl(pl, u, "ipv6", u->ifname, "accept_ra", "2");
 		add_sysctl(pl, "net/ipv6/conf/all/forwarding", "1");
 	}
 	if (u->ipv4) {
@@ -426,6 +431,11 @@ static bool over_ok(struct planner *pl, const struct cfg_uplink *u, struct plan_
 
 	if (po->state == PLAN_DISABLED) {
 		state(pu, PLAN_DOWN, "runs over [uplink %s], which is disabled", u->over_uplink->name);
+		return false;
+	}
+	if (po->excluded) {
+		state(pu, PLAN_WAITING, "[uplink %s] below it is %s (%s)", u->over_uplink->name,
+		      plan_state_name(po->state), po->reason);
 		return false;
 	}
 	if (facts_of(pl, u->over_uplink)->link_down) {
@@ -549,7 +559,7 @@ static void plan_static(struct planner *pl, const struct cfg_uplink *u, struct p
 		add_addr(pl, u, u->lower, &u->addr6, true);
 		pu->has_local6 = true;
 		pu->local6 = u->addr6.addr.v6;
-		add_dev_sysctl(pl, "ipv6", u->lower, "accept_ra", "0");
+		add_dev_sysctl(pl, u, "ipv6", u->lower, "accept_ra", "0");
 	}
 	pu->ready = uplink_link_ok(pl, u, pu);
 	if (u->ipv4) {
@@ -689,7 +699,7 @@ static void plan_rules(struct planner *pl)
 		const struct cfg_uplink *u = &cfg->uplinks[i];
 		char c[64];
 
-		if (pl->p->uplinks[i].state == PLAN_DISABLED)
+		if (pl->p->uplinks[i].excluded)
 			continue;
 		snprintf(c, sizeof(c), "marked for %s", u->name);
 		for (int fam = 0; fam < 2; fam++) {
@@ -701,6 +711,7 @@ static void plan_rules(struct planner *pl)
 			if (r) {
 				r->fwmark = pl->p->uplinks[i].mark;
 				r->fwmask = cfg->fwmark_mask;
+				r->uplink = u->name;
 			}
 		}
 	}
@@ -1348,9 +1359,19 @@ int plan_build(const struct config *cfg, const struct facts *facts, struct plan 
 			state(pu, PLAN_UP, "up");
 			if (u->disabled) {
 				state(pu, PLAN_DISABLED, "disabled in the configuration");
+				pu->excluded = true;
 				continue;
 			}
 			any4 |= cfg_uplink_has_ipv4(u);
+			/* One uplink's missing device or refused object leaves the others alone. */
+			if (f->missing[0] || f->fault[0]) {
+				if (f->missing[0])
+					state(pu, PLAN_WAITING, "no device %s", f->missing);
+				else
+					state(pu, PLAN_FAILED, "%s", f->fault);
+				pu->excluded = true;
+				continue;
+			}
 			switch (u->type) {
 			case CFG_IPOE:
 				plan_ipoe(&pl, u, pu);
@@ -1427,6 +1448,8 @@ const char *plan_state_name(enum plan_uplink_state s)
 		return "down";
 	case PLAN_DISABLED:
 		return "disabled";
+	case PLAN_FAILED:
+		return "failed";
 	}
 	return "?";
 }

@@ -48,6 +48,7 @@ struct plan_dev {
 struct plan_sysctl {
 	char key[96];            /* dotted, as sysctl(8) writes it: net.ipv6.conf.wan.accept_ra */
 	char value[16];
+	const char *uplink;      /* a device's setting: the uplink it is for; NULL: shared */
 };
 
 struct plan_token {
@@ -95,6 +96,7 @@ struct plan_rule {
 	uint32_t fwmark, fwmask; /* fwmask 0: no fwmark match */
 	int suppress_prefixlen;  /* -1: none */
 	char comment[64];
+	const char *uplink;      /* an uplink's own rule; NULL: shared (policies, main table) */
 };
 
 /* A process uplinkd runs for an uplink (pppd, a DHCPv6-PD client). */
@@ -115,14 +117,16 @@ enum plan_uplink_state {
 	PLAN_WAITING,   /* missing a fact (prefix, AFTR, session) */
 	PLAN_DOWN,      /* link down, health check failed, administratively down, or inactive */
 	PLAN_DISABLED,  /* disabled = yes */
+	PLAN_FAILED,    /* the kernel refused one of its objects: left out until a retry */
 };
 
 /* What the plan says about each uplink, for messages and `status`. */
 struct plan_uplink {
 	const struct cfg_uplink *cfg;
 	enum plan_uplink_state state;
-	char reason[160];
+	char reason[256];
 	uint32_t mark;
+	bool excluded;           /* nothing of it is planned: disabled, missing device, failed */
 	bool ready;              /* its table has a route through it */
 	bool usable;             /* ready, healthy, up, active */
 	bool has_ipv4;

@@ -2,6 +2,7 @@
  * uplinkctl apply [-c FILE] [--run-dir DIR] [--dry-run]
  * uplinkctl down  [-c FILE] [--run-dir DIR] [--dry-run]
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <net/if.h>
@@ -114,18 +115,30 @@ static int run(int argc, char **argv, bool down)
 			fprintf(stderr, "uplinkctl %s: nothing was changed%s\n", cmd,
 				res.changes ? " (the changes made were undone)" : "");
 	} else {
+		unsigned broken = 0;
+
 		if (!down) {
 			for (size_t i = 0; i < cfg->n_uplinks; i++) {
 				const struct plan_uplink *pu = &plan.uplinks[i];
+				/* left out for a missing device or a refusal: the operator must act */
+				bool fault = pu->excluded && pu->state != PLAN_DISABLED;
 
-				if (pu->state != PLAN_UP)
-					printf("uplink %s: %s (%s)\n", pu->cfg->name, plan_state_name(pu->state),
-					       pu->reason);
+				if (pu->state == PLAN_UP)
+					continue;
+				fprintf(fault ? stderr : stdout, "%suplink %s: %s (%s)\n",
+					fault ? "uplinkctl apply: " : "", pu->cfg->name,
+					plan_state_name(pu->state), pu->reason);
+				broken += fault;
 			}
 			plan_free(&plan);
 		}
 		printf("%s: %u change%s\n", o.dry_run ? "would apply" : down ? "removed" : "applied",
 		       res.changes, res.changes == 1 ? "" : "s");
+		if (broken)
+			fprintf(stderr, "uplinkctl apply: %u uplink%s left out; everything else was applied\n",
+				broken, broken == 1 ? "" : "s");
+		if (broken)
+			r = -EAGAIN;
 	}
 	applier_close(&a);
 	cfg_free(cfg);

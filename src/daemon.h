@@ -62,7 +62,7 @@ struct uplink_rt {
 	enum plan_uplink_state state;
 	bool usable;
 	time_t since;
-	char reason[160];
+	char reason[256];
 	bool has_nat4;
 	struct in_addr nat4;
 	/* DS-Lite AFTR name */
@@ -109,7 +109,6 @@ struct daemon {
 	struct applier ap;
 	struct plan plan;
 	bool have_plan;
-	struct ct_conn *ct;
 
 	int epfd;
 	struct dsource sig, rtnl_ev, nft_ev, ctl, timer;

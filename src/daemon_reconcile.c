@@ -105,14 +105,12 @@ static void flush_uplink(struct daemon *d, size_t i)
 	struct ul_err e;
 	unsigned n = 0;
 
-	if (!d->ct)
-		return;
 	m.mark = d->have_plan ? d->plan.uplinks[i].mark : 0;
 	if (rt->has_nat4 && u->nat) {
 		m.has_nat4 = true;
 		m.nat4 = rt->nat4;
 	}
-	if (ct_flush(d->ct, &m, &n, &e))
+	if (d->ap.k->ops->ct_flush(d->ap.k, &m, &n, &e))
 		log_warn("uplink %s: flushing its connections: %s", u->name, e.msg);
 	else if (n)
 		log_info("uplink %s: flushed %u connections", u->name, n);

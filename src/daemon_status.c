@@ -93,8 +93,8 @@ static void ct_ports(struct daemon *d, const struct plan_uplink *pu, struct ct_u
 	struct ul_err e;
 
 	memset(use, 0, sizeof(*use));
-	if (d->ct && pu->has_ipv4)
-		ct_usage(d->ct, &pu->ipv4, use, &e);
+	if (pu->has_ipv4)
+		d->ap.k->ops->ct_usage(d->ap.k, &pu->ipv4, use, &e);
 }
 
 static void jstr(struct strbuf *sb, const char *k, const char *v, bool comma)

@@ -168,12 +168,7 @@ int main(int argc, char **argv)
 		ctl_close(&d);
 		return 1;
 	}
-	d.rtnl_portid = rtnl_portid(d.ap.rtnl);
-	d.nft_portid = nft_portid(d.ap.nft);
-	if (ct_open(&d.ct, &e)) {
-		log_warn("conntrack: %s (connections of a failed uplink will not be flushed)", e.msg);
-		d.ct = NULL;
-	}
+	kernel_linux_portids(d.ap.k, &d.rtnl_portid, &d.nft_portid);
 	/* Subscribe before the first reconcile, so nothing that happens during it is missed. */
 	if (events_open(&d) || daemon_init_runtime(&d) || dns_init(&d)) {
 		ctl_close(&d);
@@ -196,7 +191,6 @@ int main(int argc, char **argv)
 	ctl_close(&d);
 	if (d.have_plan)
 		plan_free(&d.plan);
-	ct_close(d.ct);
 	applier_close(&d.ap);
 	cfg_free(d.cfg);
 	return r ? 1 : 0;

@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "apply.h"
+#include "rtnl.h"
 #include "bench.h"
 #include "config.h"
 #include "facts.h"
@@ -214,7 +215,7 @@ static void profile_stages(struct applier *a, const struct config *cfg, const ch
 	if (state_load(run_dir, &own, &e))
 		die("%s", e.msg);
 	t[1] = now_ms();
-	if (rtnl_dump(a->rtnl, &a->kv, (uint8_t)cfg->route_protocol, NULL, 0, &e))
+	if (a->k->ops->dump(a->k, &a->kv, (uint8_t)cfg->route_protocol, &e))
 		die("%s", e.msg);
 	t[2] = now_ms();
 	if (facts_init(&facts, cfg))
@@ -228,7 +229,7 @@ static void profile_stages(struct applier *a, const struct config *cfg, const ch
 	t[5] = now_ms();
 	(void)nft_table_hash(&plan.nft);
 	t[6] = now_ms();
-	m = nft_table_matches(a->nft, &plan.nft, &e);
+	m = a->k->ops->nft_matches(a->k, &plan.nft, &e);
 	if (m < 0)
 		die("%s", e.msg);
 	t[7] = now_ms();
