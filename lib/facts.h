@@ -19,6 +19,7 @@ struct uplink_facts {
 	bool admin_down;       /* `uplinkctl down UPLINK` */
 	bool health_failed;    /* the health check says the upstream is dead */
 	bool inactive;         /* active-if does not hold (we are the backup of a pair) */
+	bool held;             /* recovered less than hold-down ago (lib/holddown.c) */
 	/* Either leaves the uplink out of the plan (nothing of it is built): */
 	char missing[IFNAMSIZ]; /* a device it needs does not exist (waiting for it) */
 	char fault[256];       /* the kernel refused one of its objects (failed) */

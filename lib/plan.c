@@ -609,6 +609,84 @@ static void add_main_default(struct planner *pl, const struct cfg_uplink *u, int
 	}
 }
 
+/* Whether traffic that uplink i would carry has another usable uplink to take it. */
+static bool has_alternative(struct planner *pl, size_t i)
+{
+	const struct config *cfg = pl->cfg;
+	const struct cfg_uplink *u = &cfg->uplinks[i];
+
+	for (int fam = 0; fam < 2 && u->has_priority; fam++) {
+		bool carries = fam ? cfg_uplink_has_ipv6(u) : cfg_uplink_has_ipv4(u);
+		bool other = false;
+
+		for (size_t j = 0; carries && j < cfg->n_uplinks && !other; j++) {
+			const struct cfg_uplink *v = &cfg->uplinks[j];
+
+			other = j != i && pl->p->uplinks[j].usable && v->has_priority &&
+				(fam ? cfg_uplink_has_ipv6(v) : cfg_uplink_has_ipv4(v));
+		}
+		if (carries && !other)
+			return false;
+	}
+	for (size_t k = 0; k < cfg->n_policies; k++) {
+		const struct cfg_policy *p = &cfg->policies[k];
+		bool member = p->uplink->index == i, other = false;
+
+		for (size_t f = 0; f < p->n_fallback; f++)
+			member |= p->fallback[f]->index == i;
+		if (!member)
+			continue;
+		other = p->uplink->index != i && pl->p->uplinks[p->uplink->index].usable;
+		for (size_t f = 0; f < p->n_fallback && !other; f++)
+			other = p->fallback[f]->index != i && pl->p->uplinks[p->fallback[f]->index].usable;
+		if (!other)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Uplinks in hold-down stay out of use only while another usable uplink carries their
+ * traffic: the best of them is released first when nothing else is left.
+ */
+static void apply_holds(struct planner *pl)
+{
+	const struct config *cfg = pl->cfg;
+	size_t n = cfg->n_uplinks;
+	bool released = true;
+
+	for (size_t i = 0; i < n; i++) {
+		struct plan_uplink *pu = &pl->p->uplinks[i];
+
+		pu->held = pu->usable && facts_of(pl, &cfg->uplinks[i])->held;
+		if (pu->held)
+			pu->usable = false;
+	}
+	while (released) {
+		const struct cfg_uplink *best = NULL;
+
+		released = false;
+		for (size_t i = 0; i < n; i++) {
+			const struct cfg_uplink *u = &cfg->uplinks[i];
+
+			if (pl->p->uplinks[i].held && !has_alternative(pl, i) &&
+			    (!best || u->priority < best->priority))
+				best = u;
+		}
+		if (best) {
+			pl->p->uplinks[best->index].held = false;
+			pl->p->uplinks[best->index].usable = true;
+			state(&pl->p->uplinks[best->index], PLAN_UP,
+			      "up (hold-down waived: no other uplink can carry its traffic)");
+			released = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (pl->p->uplinks[i].held)
+			state(&pl->p->uplinks[i], PLAN_DOWN, "held down: recovered less than hold-down ago");
+	}
+}
+
 static void choose_defaults(struct planner *pl)
 {
 	const struct config *cfg = pl->cfg;
@@ -1410,6 +1488,7 @@ int plan_build(const struct config *cfg, const struct facts *facts, struct plan 
 		if (cfg_uplink_has_ipv6(&cfg->uplinks[i]) && !cfg->uplinks[i].disabled)
 			add_sysctl(&pl, "net/ipv6/conf/all/forwarding", "1");
 	}
+	apply_holds(&pl);
 	choose_defaults(&pl);
 	plan_rules(&pl);
 	plan_nft(&pl);

@@ -128,7 +128,8 @@ struct plan_uplink {
 	uint32_t mark;
 	bool excluded;           /* nothing of it is planned: disabled, missing device, failed */
 	bool ready;              /* its table has a route through it */
-	bool usable;             /* ready, healthy, up, active */
+	bool usable;             /* ready, healthy, up, active, not held down */
+	bool held;               /* would be usable, but held down (hold-down after recovery) */
 	bool has_ipv4;
 	struct in_addr ipv4;     /* the IPv4 address traffic leaves with (NAT source) */
 	bool has_local6;

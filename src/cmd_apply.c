@@ -60,6 +60,8 @@ static int run(int argc, char **argv, bool down)
 			printf("Usage: uplinkctl %s [-c FILE] [--run-dir DIR] [--dry-run]\n", cmd);
 			if (down)
 				printf("  Removes everything uplinkd installed and restores what it changed.\n"
+				       "  With uplinkd running, uplinkd does it and then stops (systemd shows it\n"
+				       "  stopped; start it again to rebuild).\n"
 				       "  (uplinkctl down UPLINK takes one uplink out of use instead.)\n");
 			else
 				printf("  Converges the kernel to the configuration and prints each change.\n");
@@ -87,6 +89,16 @@ static int run(int argc, char **argv, bool down)
 	}
 	if (o.dry_run)
 		o.send_update = NULL;
+	/* A running daemon owns the kernel state: it removes everything and stops. */
+	if (down && !o.dry_run) {
+		bool present;
+
+		r = ctl_request(o.run_dir, "teardown", &present);
+		if (present) {
+			cfg_free(cfg);
+			return r ? 1 : 0;
+		}
+	}
 	/* A running daemon owns the kernel state: it reloads, and its answer is ours. */
 	if (!down && !o.dry_run) {
 		char request[PATH_MAX + 16], full[PATH_MAX];

@@ -12,6 +12,7 @@
 #include "apply.h"
 #include "config.h"
 #include "conntrack.h"
+#include "holddown.h"
 #include "plan.h"
 
 struct daemon;
@@ -53,11 +54,15 @@ struct uplink_rt {
 	struct sockaddr_storage probe_peer;
 	socklen_t probe_peer_len;
 	/* recovery */
-	bool was_usable;              /* usable at some point since start */
-	bool recovering;              /* lost, and not back for hold-down yet */
+	struct hold_hist hold;
 	bool held;
 	struct dtimer hold_timer;
 	bool admin_down;
+	/* the kernel refused one of its objects: left out until fault_timer (backoff) */
+	bool fault_held;
+	char fault[256];
+	uint64_t fault_backoff_ms;
+	struct dtimer fault_timer;
 	/* what the last reconcile found */
 	enum plan_uplink_state state;
 	bool usable;
@@ -118,8 +123,13 @@ struct daemon {
 	bool nft_known;
 	uint64_t nft_hash;
 	bool stopping;
+	bool torn_down;               /* uplinkctl down: everything removed, stopping for good */
 	bool failed_last;             /* the last reconcile failed: retry soon */
+	uint64_t retry_backoff_ms;
 	struct dtimer retry_timer;
+	struct dtimer calm_timer;     /* after a failure, events reconcile at most once a second */
+	bool link_appeared;           /* a new interface (or a rename): retry failed uplinks now */
+	char last_error[256];
 
 	/* DNS */
 	void *ares;                   /* ares_channel */
@@ -150,6 +160,8 @@ int loop_run(struct daemon *d);
 
 /* reconcile */
 int daemon_reconcile(struct daemon *d, const char *why);
+/* After events: at once, or within a second when the last reconcile failed. */
+void daemon_reconcile_events(struct daemon *d);
 int daemon_reload(struct daemon *d, const char *path, struct strbuf *out);
 void daemon_set_admin(struct daemon *d, size_t uplink, bool down);
 void daemon_free_runtime(struct daemon *d);

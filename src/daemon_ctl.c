@@ -6,6 +6,7 @@
  *   status [json]     per-uplink state
  *   up NAME | down NAME
  *   ifchange IFACE    an interface changed (ifupdown hook)
+ *   teardown          remove everything (uplinkctl down), then stop
  *   ping
  */
 #include <errno.h>
@@ -22,6 +23,12 @@
 #include "log.h"
 
 static char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+static void teardown_change(void *arg, const char *line)
+{
+	log_info("change: %s", line);
+	sb_printf(arg, "%s\n", line);
+}
 
 static bool handle(struct daemon *d, char *line, struct strbuf *out)
 {
@@ -61,6 +68,27 @@ static bool handle(struct daemon *d, char *line, struct strbuf *out)
 		d->capture = NULL;
 		sb_printf(out, "uplink %s: %s (%lu change%s)\n", u->name, line, d->changes_total - before,
 			  d->changes_total - before == 1 ? "" : "s");
+		return true;
+	}
+	if (!strcmp(line, "teardown")) {
+		struct apply_opts o = { .run_dir = d->run_dir, .on_change = teardown_change, .arg = out };
+		struct apply_result res;
+		struct ul_err e = { "" };
+		int r;
+
+		/* pppd hangs up and delegated prefixes are given back before the objects go */
+		log_notice("uplinkctl down: removing everything uplinkd installed, then stopping");
+		daemon_free_runtime(d);
+		r = apply_down(&d->ap, d->cfg, &o, &res, &e);
+		d->stopping = true;
+		d->torn_down = true;
+		if (r) {
+			log_err("down: %s", e.msg);
+			sb_printf(out, "error: %s\n", e.msg);
+			return false;
+		}
+		sb_printf(out, "removed: %u change%s; uplinkd stopped\n", res.changes,
+			  res.changes == 1 ? "" : "s");
 		return true;
 	}
 	if (!strcmp(line, "ifchange")) {

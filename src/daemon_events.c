@@ -52,6 +52,26 @@ static void on_useropt(struct daemon *d, const struct nlmsghdr *nlh)
 		dns_set_rdnss(d, servers, n);
 }
 
+/* An interface the last reconcile did not see, or one under a new name. */
+static bool link_is_new(struct daemon *d, const struct nlmsghdr *nlh)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct kv_link *known;
+	const struct nlattr *attr;
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+		return false;
+	known = kview_link_by_index(&d->ap.kv, ifi->ifi_index);
+	if (!known)
+		return true;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifi)) {
+		if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+			return strcmp(mnl_attr_get_str(attr), known->name) != 0;
+	}
+	return false;
+}
+
 static int rtnl_event_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct daemon *d = arg;
@@ -64,6 +84,8 @@ static int rtnl_event_cb(const struct nlmsghdr *nlh, void *arg)
 	/* Our own changes come back as events too; they need no reaction. */
 	if (nlh->nlmsg_pid && nlh->nlmsg_pid == d->rtnl_portid)
 		return MNL_CB_OK;
+	if (nlh->nlmsg_type == RTM_NEWLINK && link_is_new(d, nlh))
+		d->link_appeared = true;
 	d->dirty = true;
 	return MNL_CB_OK;
 }

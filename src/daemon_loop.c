@@ -209,14 +209,22 @@ int loop_run(struct daemon *d)
 			log_err("epoll_wait: %s", strerror(errno));
 			return -errno;
 		}
-		for (int i = 0; i < n; i++) {
+		unsigned gen = d->cfg_gen;
+
+		for (int i = 0; i < n && !d->stopping; i++) {
 			struct dsource *s = evs[i].data.ptr;
 
+			/*
+			 * A reload (or uplinkctl down) freed the runtime the later events' sources
+			 * lived in; those still open are reported again by the next epoll_wait.
+			 */
+			if (d->cfg_gen != gen || d->torn_down)
+				break;
 			s->fn(d, s, evs[i].events);
 		}
 		/* Everything that arrived in this round is handled by one reconcile. */
 		if (d->dirty && !d->stopping)
-			daemon_reconcile(d, "events");
+			daemon_reconcile_events(d);
 	}
 	return 0;
 }

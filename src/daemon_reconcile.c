@@ -11,8 +11,6 @@
 #include "daemon.h"
 #include "log.h"
 
-#define RETRY_MS 2000
-
 static void on_change(void *arg, const char *line)
 {
 	struct daemon *d = arg;
@@ -24,23 +22,19 @@ static void on_change(void *arg, const char *line)
 
 static void hold_expired(struct daemon *d, struct dtimer *t)
 {
-	struct uplink_rt *rt = &d->rt[t->uplink];
-
-	rt->held = false;
-	rt->recovering = false;
 	log_notice("uplink %s: hold-down over, taking traffic back", d->cfg->uplinks[t->uplink].name);
 	d->dirty = true;
 }
 
 /*
- * Between observing and planning: add the daemon's facts, and hold back an uplink that has
- * just recovered until hold-down has passed (a preview plan tells which are usable).  Only a
- * line that failed by itself is held: `uplinkctl up` and a router becoming master take effect
- * at once.
+ * Between observing and planning: add the daemon's facts, and step each uplink's hold-down
+ * (lib/holddown.c) with what a preview plan says it would be without one.  Whether a held
+ * uplink really stays out of use is the planner's call: never the last usable one.
  */
 static void adjust(void *arg, const struct config *cfg, struct facts *f)
 {
 	struct daemon *d = arg;
+	uint64_t now = now_ms();
 	struct plan preview;
 	struct ul_err e;
 
@@ -56,44 +50,85 @@ static void adjust(void *arg, const struct config *cfg, struct facts *f)
 			uf->has_aftr = true;
 			uf->aftr = rt->aftr;
 		}
+		if (rt->fault_held)
+			strlcpy_ul(uf->fault, rt->fault, sizeof(uf->fault));
 	}
 	if (plan_build(cfg, f, &preview, &e))
 		return;
 	for (size_t i = 0; i < cfg->n_uplinks; i++) {
 		struct uplink_rt *rt = &d->rt[i];
 		bool usable = preview.uplinks[i].usable;
+		/* a refusal is not a flapping line either: no damping once it is fixed */
+		enum hold_cause cause = !usable && (f->u[i].admin_down || f->u[i].inactive ||
+						    f->u[i].fault[0]) ? HOLD_OPERATOR : HOLD_LINE;
+		bool held = hold_step(&rt->hold, usable, cause, now, cfg->hold_down_ms);
 
-		if (!usable && (f->u[i].admin_down || f->u[i].inactive)) {
-			/* An operator's or the pair's decision, not a flapping line: no damping. */
-			rt->was_usable = false;
-			rt->recovering = false;
-			if (rt->held) {
-				rt->held = false;
-				timer_disarm(&rt->hold_timer);
-			}
-		} else if (!usable) {
-			if (rt->was_usable)
-				rt->recovering = true;
-			if (rt->held) {
-				rt->held = false;
-				timer_disarm(&rt->hold_timer);
-			}
-		} else if (rt->recovering && !rt->held && cfg->hold_down_ms) {
-			rt->held = true;
+		if (held && !rt->held) {
 			rt->hold_timer.fn = hold_expired;
 			rt->hold_timer.uplink = i;
-			timer_arm(d, &rt->hold_timer, cfg->hold_down_ms);
-			log_notice("uplink %s: back, held down for %llums before it takes traffic",
+			timer_arm(d, &rt->hold_timer, rt->hold.until_ms - now);
+			log_notice("uplink %s: back, held down for %llums before it takes traffic back",
 				   cfg->uplinks[i].name, (unsigned long long)cfg->hold_down_ms);
-		} else if (rt->recovering && !cfg->hold_down_ms) {
-			rt->recovering = false;
+		} else if (!held && rt->held) {
+			timer_disarm(&rt->hold_timer);
 		}
-		if (usable)
-			rt->was_usable = true;
-		if (rt->held)
-			f->u[i].health_failed = true;
+		rt->held = held;
+		f->u[i].held = held;
 	}
 	plan_free(&preview);
+}
+
+static void fault_retry(struct daemon *d, struct dtimer *t)
+{
+	struct uplink_rt *rt = &d->rt[t->uplink];
+
+	rt->fault_held = false;
+	log_info("uplink %s: retrying after %llums", d->cfg->uplinks[t->uplink].name,
+		 (unsigned long long)rt->fault_backoff_ms);
+	d->dirty = true;
+}
+
+/*
+ * An uplink the kernel refused stays left out (failed) until its retry: 1 s, doubling to
+ * 60 s; a new interface retries it at once.  Logged once per step.
+ */
+static void track_fault(struct daemon *d, size_t i, const struct plan_uplink *pu)
+{
+	struct uplink_rt *rt = &d->rt[i];
+
+	if (pu->state != PLAN_FAILED) {
+		if (rt->fault_backoff_ms && !rt->fault_held)
+			log_notice("uplink %s: the kernel took it this time", pu->cfg->name);
+		rt->fault_backoff_ms = 0;
+		rt->fault_held = false;
+		rt->fault[0] = '\0';
+		timer_disarm(&rt->fault_timer);
+		return;
+	}
+	if (rt->fault_held)
+		return;
+	rt->fault_backoff_ms = rt->fault_backoff_ms ? rt->fault_backoff_ms * 2 : 1000;
+	if (rt->fault_backoff_ms > 60000)
+		rt->fault_backoff_ms = 60000;
+	strlcpy_ul(rt->fault, pu->reason, sizeof(rt->fault));
+	rt->fault_held = true;
+	rt->fault_timer.fn = fault_retry;
+	rt->fault_timer.uplink = i;
+	timer_arm(d, &rt->fault_timer, rt->fault_backoff_ms);
+	log_warn("uplink %s: failed (%s); the others are applied; retrying in %llus", pu->cfg->name,
+		 pu->reason, (unsigned long long)(rt->fault_backoff_ms / 1000));
+}
+
+/* A new interface, or a rename: what failed or waited for it may work now. */
+static void retry_faults_now(struct daemon *d)
+{
+	d->link_appeared = false;
+	for (size_t i = 0; i < d->cfg->n_uplinks; i++) {
+		if (d->rt[i].fault_held) {
+			d->rt[i].fault_held = false;
+			timer_disarm(&d->rt[i].fault_timer);
+		}
+	}
 }
 
 /* The connections of an uplink that stopped carrying traffic: they re-establish elsewhere. */
@@ -132,6 +167,26 @@ static void retry(struct daemon *d, struct dtimer *t)
 	daemon_reconcile(d, "retry");
 }
 
+/* After a failed reconcile, events reconcile once a second at most: no storm. */
+static void calm_over(struct daemon *d, struct dtimer *t)
+{
+	(void)t;
+	if (d->dirty)
+		daemon_reconcile(d, "events");
+}
+
+void daemon_reconcile_events(struct daemon *d)
+{
+	if (!d->failed_last) {
+		daemon_reconcile(d, "events");
+		return;
+	}
+	if (!d->calm_timer.at_ms) {
+		d->calm_timer.fn = calm_over;
+		timer_arm(d, &d->calm_timer, 1000);
+	}
+}
+
 int daemon_reconcile(struct daemon *d, const char *why)
 {
 	static const struct observe_extra none; /* names are resolved asynchronously (daemon_dns.c) */
@@ -149,25 +204,41 @@ int daemon_reconcile(struct daemon *d, const char *why)
 	d->dirty = false;
 	d->nft_tampered = false;
 	d->reconciles++;
+	timer_disarm(&d->calm_timer);
+	if (d->link_appeared)
+		retry_faults_now(d);
 	was_usable = calloc(d->cfg->n_uplinks + 1, sizeof(bool));
 	for (size_t i = 0; was_usable && i < d->cfg->n_uplinks; i++)
 		was_usable[i] = d->rt[i].usable;
 	r = apply_run(&d->ap, d->cfg, &o, &plan, &res, &e);
 	d->last_reconcile_us = now_us() - t0;
 	if (r) {
-		log_err("reconcile (%s): %s", why, e.msg[0] ? e.msg : strerror(-r));
+		const char *msg = e.msg[0] ? e.msg : strerror(-r);
+
+		d->retry_backoff_ms = d->retry_backoff_ms ? d->retry_backoff_ms * 2 : 1000;
+		if (d->retry_backoff_ms > 60000)
+			d->retry_backoff_ms = 60000;
+		/* the same error again is logged once per backoff step, not per attempt */
+		if (strcmp(msg, d->last_error) || !d->retry_timer.at_ms)
+			log_err("reconcile (%s): %s; retrying in %llus", why, msg,
+				(unsigned long long)(d->retry_backoff_ms / 1000));
+		strlcpy_ul(d->last_error, msg, sizeof(d->last_error));
 		if (d->capture)
 			sb_printf(d->capture, "error: %s\n", e.msg);
 		d->nft_known = false;
 		d->failed_last = true;
-		d->retry_timer.fn = retry;
-		timer_arm(d, &d->retry_timer, RETRY_MS);
+		if (!d->retry_timer.at_ms) {
+			d->retry_timer.fn = retry;
+			timer_arm(d, &d->retry_timer, d->retry_backoff_ms);
+		}
 		free(was_usable);
 		pd_check(d);
 		ppp_check(d);
 		return r;
 	}
 	d->failed_last = false;
+	d->retry_backoff_ms = 0;
+	d->last_error[0] = '\0';
 	timer_disarm(&d->retry_timer);
 	d->nft_known = true;
 	d->nft_hash = res.nft_hash;
@@ -193,6 +264,10 @@ int daemon_reconcile(struct daemon *d, const char *why)
 			if (rt->usable != pu->usable || rt->state != pu->state)
 				rt->since = time(NULL);
 		}
+		track_fault(d, i, pu);
+		if (d->capture && pu->excluded && pu->state != PLAN_DISABLED)
+			sb_printf(d->capture, "uplink %s: %s (%s)\n", pu->cfg->name,
+				  plan_state_name(pu->state), pu->reason);
 		rt->state = pu->state;
 		rt->usable = pu->usable;
 		strlcpy_ul(rt->reason, pu->reason, sizeof(rt->reason));
@@ -230,6 +305,7 @@ void daemon_free_runtime(struct daemon *d)
 	ppp_stop_all(d);
 	for (size_t i = 0; d->cfg && i < d->cfg->n_uplinks; i++) {
 		timer_disarm(&d->rt[i].hold_timer);
+		timer_disarm(&d->rt[i].fault_timer);
 		timer_disarm(&d->rt[i].resolve_timer);
 		timer_disarm(&d->rt[i].update_timer);
 	}
@@ -308,13 +384,12 @@ int daemon_reload(struct daemon *d, const char *path, struct strbuf *out)
 		d->rt[i].admin_down = old_rt[o->index].admin_down;
 		d->rt[i].has_aftr = old_rt[o->index].has_aftr;
 		d->rt[i].aftr = old_rt[o->index].aftr;
-		d->rt[i].was_usable = old_rt[o->index].was_usable;
+		d->rt[i].hold = old_rt[o->index].hold;
 		d->rt[i].update_ok = old_rt[o->index].update_ok;
 		d->rt[i].update_local = old_rt[o->index].update_local;
 		d->rt[i].state = old_rt[o->index].state;
 		d->rt[i].usable = old_rt[o->index].usable;
 		d->rt[i].since = old_rt[o->index].since;
-		d->rt[i].recovering = old_rt[o->index].recovering;
 		/* the same check keeps its verdict; a new one starts from healthy */
 		if (o->check == cfg->uplinks[i].check && o->check != CFG_CHECK_NONE &&
 		    !strcmp(o->check_target, cfg->uplinks[i].check_target)) {
@@ -333,6 +408,7 @@ int daemon_reload(struct daemon *d, const char *path, struct strbuf *out)
 	pd_carry_over(d, old_rt, old);
 	for (size_t i = 0; i < old->n_uplinks; i++) {
 		timer_disarm(&old_rt[i].hold_timer);
+		timer_disarm(&old_rt[i].fault_timer);
 		timer_disarm(&old_rt[i].resolve_timer);
 		timer_disarm(&old_rt[i].update_timer);
 	}

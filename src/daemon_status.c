@@ -169,7 +169,7 @@ void status_text(struct daemon *d, struct strbuf *sb)
 
 		sb_printf(sb, "\n%s (%s): %s since %lds", u->name, cfg_type_name(u->type), state_word(rt, pu),
 			  (long)(now - rt->since));
-		if (pu && !pu->usable && pu->reason[0] && strcmp(pu->reason, "up"))
+		if (pu && pu->reason[0] && strcmp(pu->reason, "up"))
 			sb_printf(sb, " -- %s", pu->reason);
 		sb_printf(sb, "\n  interface %s%s, table %u, priority ", u->ifname,
 			  l ? "" : " (absent)", u->table);

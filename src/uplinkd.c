@@ -184,7 +184,10 @@ int main(int argc, char **argv)
 	r = loop_run(&d);
 
 	notify("STOPPING=1");
-	log_notice("stopped; the kernel keeps its routes (uplinkctl down removes them)");
+	if (d.torn_down)
+		log_notice("stopped after uplinkctl down: nothing of uplinkd is left in the kernel");
+	else
+		log_notice("stopped; the kernel keeps its routes (uplinkctl down removes them)");
 	daemon_free_runtime(&d);
 	dns_close(&d);
 	events_close(&d);

@@ -36,21 +36,6 @@ struct rig {
 	bool have_plan;
 };
 
-static struct config *load(const char *text)
-{
-	static unsigned n;
-	char path[512];
-	struct cfg_diags d;
-	struct config *cfg;
-
-	snprintf(path, sizeof(path), "%s/apply-%u.conf", tl_tmpdir(), n++);
-	ck_assert_int_eq(tl_write_file(path, text, 0644), 0);
-	cfg = cfg_load(path, &d);
-	ck_assert_msg(cfg != NULL, "%s", d.n ? d.v[0].text : "");
-	cfg_diags_free(&d);
-	return cfg;
-}
-
 /* A router's kernel before uplinkd: a WAN that got an RA, a LAN bridge, an Ethernet line. */
 static struct kernel *base_kernel(void)
 {
@@ -74,7 +59,7 @@ static void rig_init(struct rig *r, const char *conf)
 	static unsigned n;
 
 	memset(r, 0, sizeof(*r));
-	r->cfg = load(conf);
+	r->cfg = tl_load_config_text(conf);
 	r->k = base_kernel();
 	applier_init(&r->a, r->k);
 	snprintf(r->run_dir, sizeof(r->run_dir), "%s/run-%u", tl_tmpdir(), n++);
@@ -264,7 +249,7 @@ START_TEST(stale_objects_of_an_older_config_go)
 	plan_free(&r.plan);
 	r.have_plan = false;
 	cfg_free(r.cfg);
-	r.cfg = load(smaller);
+	r.cfg = tl_load_config_text(smaller);
 	ck_assert_msg(apply(&r, NULL, NULL, &e) == 0, "%s", e.msg);
 	rig_init(&ref, smaller);
 	ck_assert_int_eq(apply(&ref, NULL, NULL, &e), 0);

@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <check.h>
+
+#include "config.h"
 #include "testlib.h"
 
 static char tmpdir[64];
@@ -178,4 +181,19 @@ size_t tl_list(const char *dir, const char *suffix, char ***out)
 		qsort(v, n, sizeof(*v), cmp_str);
 	*out = v;
 	return n;
+}
+
+struct config *tl_load_config_text(const char *text)
+{
+	static unsigned n;
+	char path[512];
+	struct cfg_diags d;
+	struct config *cfg;
+
+	snprintf(path, sizeof(path), "%s/text-%u.conf", tl_tmpdir(), n++);
+	ck_assert_int_eq(tl_write_file(path, text, 0644), 0);
+	cfg = cfg_load(path, &d);
+	ck_assert_msg(cfg != NULL, "%s", d.n ? d.v[0].text : "");
+	cfg_diags_free(&d);
+	return cfg;
 }

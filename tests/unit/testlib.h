@@ -15,6 +15,10 @@ void tl_cleanup(void);
  */
 const char *tl_stage_config(const char *src);
 
+/* A configuration from text, written to the temporary directory and loaded (must be valid). */
+struct config;
+struct config *tl_load_config_text(const char *text);
+
 /* The whole file, NUL-terminated; NULL if unreadable. Caller frees. */
 char *tl_read_file(const char *path);
 int tl_write_file(const char *path, const char *text, int mode);
