@@ -946,6 +946,22 @@ static void check_global(struct cfg_ctx *ctx, struct config *cfg)
 	}
 }
 
+/*
+ * An empty or cut-short file must not read as "no uplinks wanted": applied, it would tear
+ * everything down.  Said only when nothing else is wrong (a mistyped [uplnk x] has its own
+ * message), and any [uplink ...] header counts.
+ */
+static void check_has_uplink(struct cfg_ctx *ctx, const struct ini_file *ini)
+{
+	if (ctx->diags->errors)
+		return;
+	for (size_t i = 0; i < ini->n_sections; i++) {
+		if (!strncmp(ini->sections[i].name, "uplink", 6))
+			return;
+	}
+	cfg_diag_add(ctx->diags, false, 0, "%s: no [uplink] section", ctx->path);
+}
+
 /* ---- entry point ---- */
 
 static int silent(const char *fmt, ...)
@@ -1029,6 +1045,7 @@ struct config *cfg_load(const char *path, struct cfg_diags *diags)
 	check_devices(&ctx, cfg);
 	check_policies(&ctx, cfg);
 	check_global(&ctx, cfg);
+	check_has_uplink(&ctx, &ini);
 
 	free(refs);
 	free(owner);
