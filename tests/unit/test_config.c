@@ -283,17 +283,11 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
+	int failed = tl_run(config_suite());
 
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tl_cleanup();
 	if (n_bad_files < 30) {
 		fprintf(stderr, "only %zu bad config files\n", n_bad_files);
 		return 1;
 	}
-	return failed ? 1 : 0;
+	return failed;
 }

@@ -179,3 +179,16 @@ size_t tl_list(const char *dir, const char *suffix, char ***out)
 	*out = v;
 	return n;
 }
+
+int tl_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	tl_cleanup();
+	return failed ? 1 : 0;
+}
