@@ -412,22 +412,27 @@ static void resolve_path(const char *cfg_path, char **p)
 	*p = abs;
 }
 
+/* What uplinkd will do with the file at run time, done now: cfg_read_secret decides. */
 static void check_secret(struct cfg_ctx *ctx, struct cfg_uplink *u)
 {
 	unsigned line = ULINE(u, "password-file");
+	struct ul_err e;
 	struct stat st;
+	int r;
 
 	resolve_path(ctx->path, &u->password_file);
-	if (stat(u->password_file, &st)) {
-		cfg_error(ctx, line, "password-file", "cannot read %s: %s", u->password_file,
-			  strerror(errno));
+	r = cfg_read_secret(u->password_file, NULL, &e);
+	/* uplinkd reads it as root; a check by another user may not be able to */
+	if (r == -EACCES && geteuid() != 0) {
+		cfg_warn(ctx, line, "password-file", "%s (checked as uid %u; uplinkd reads it as root)",
+			 e.msg, (unsigned)geteuid());
 		return;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		cfg_error(ctx, line, "password-file", "%s is not a regular file", u->password_file);
+	if (r) {
+		cfg_error(ctx, line, "password-file", "%s", e.msg);
 		return;
 	}
-	if (st.st_mode & 077)
+	if (!stat(u->password_file, &st) && (st.st_mode & 077))
 		cfg_warn(ctx, line, "password-file",
 			 "%s is readable by group or others (mode %04o); chmod 600 it",
 			 u->password_file, (unsigned)(st.st_mode & 07777));
@@ -946,6 +951,22 @@ static void check_global(struct cfg_ctx *ctx, struct config *cfg)
 	}
 }
 
+/*
+ * An empty or cut-short file must not read as "no uplinks wanted": applied, it would tear
+ * everything down.  Said only when nothing else is wrong (a mistyped [uplnk x] has its own
+ * message), and any [uplink ...] header counts.
+ */
+static void check_has_uplink(struct cfg_ctx *ctx, const struct ini_file *ini)
+{
+	if (ctx->diags->errors)
+		return;
+	for (size_t i = 0; i < ini->n_sections; i++) {
+		if (!strncmp(ini->sections[i].name, "uplink", 6))
+			return;
+	}
+	cfg_diag_add(ctx->diags, false, 0, "%s: no [uplink] section", ctx->path);
+}
+
 /* ---- entry point ---- */
 
 static int silent(const char *fmt, ...)
@@ -1029,6 +1050,7 @@ struct config *cfg_load(const char *path, struct cfg_diags *diags)
 	check_devices(&ctx, cfg);
 	check_policies(&ctx, cfg);
 	check_global(&ctx, cfg);
+	check_has_uplink(&ctx, &ini);
 
 	free(refs);
 	free(owner);
@@ -1093,12 +1115,26 @@ void cfg_free(struct config *cfg)
 int cfg_read_secret(const char *path, char **out, struct ul_err *e)
 {
 	char buf[512];
+	struct stat st;
 	ssize_t n;
 	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (out)
+		*out = NULL;
+	/* O_NONBLOCK: a FIFO must not hang the daemon before fstat says what it is */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 && errno == ELOOP)
+		return ul_errf(e, ELOOP, "%s is a symbolic link (not followed): name the file itself", path);
 	if (fd < 0)
 		return ul_errf(e, errno, "cannot read %s: %s", path, strerror(errno));
+	if (fstat(fd, &st)) {
+		r = ul_errf(e, errno, "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = ul_errf(e, EINVAL, "%s is not a regular file", path);
+		goto out;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n < 0) {
 		r = ul_errf(e, errno, "cannot read %s: %s", path, strerror(errno));
@@ -1107,12 +1143,14 @@ int cfg_read_secret(const char *path, char **out, struct ul_err *e)
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (!buf[0]) {
-		r = ul_errf(e, EINVAL, "%s is empty", path);
+		r = ul_errf(e, EINVAL, "%s is empty (the password is its first line)", path);
 		goto out;
 	}
-	*out = strdup(buf);
-	if (!*out)
-		r = -ENOMEM;
+	if (out) {
+		*out = strdup(buf);
+		if (!*out)
+			r = -ENOMEM;
+	}
 out:
 	explicit_bzero(buf, sizeof(buf));
 	close(fd);

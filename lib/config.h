@@ -199,7 +199,11 @@ void cfg_print(const struct config *cfg, struct strbuf *sb);
 const char *cfg_type_name(enum cfg_uplink_type t);
 struct cfg_uplink *cfg_find_uplink(const struct config *cfg, const char *name);
 
-/* Reads a secret file (first line, trailing newline stripped). Caller frees and wipes. */
+/*
+ * Reads a secret file (first line, trailing newline stripped). Caller frees and wipes. Refuses
+ * a symbolic link, anything but a regular file and an empty first line; the one judge of a
+ * password file, for the check (out = NULL: read, judged, wiped) and at run time alike.
+ */
 int cfg_read_secret(const char *path, char **out, struct ul_err *e);
 
 /* Whether the configuration uses an interface (as an uplink's, a LAN or a pd-lan). */

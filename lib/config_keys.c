@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "resolve.h"
 
 #define BAD(...) ul_errf(err, EINVAL, __VA_ARGS__)
 
@@ -618,6 +619,8 @@ static int k_aftr(struct cfg_ctx *c, void *obj, const char *v, struct ul_err *er
 	if (!addr_parse(&a, v, AF_UNSPEC)) {
 		if (a.family != AF_INET6)
 			return BAD("the AFTR must be an IPv6 address or a name, got IPv4 %s", v);
+		if (!resolve_usable(&a.v6))
+			return BAD("the AFTR must be a global unicast IPv6 address (2000::/3), got %s", v);
 		U->aftr = a.v6;
 		U->has_aftr_addr = true;
 		return 0;

@@ -165,6 +165,10 @@ int mape_compute(const struct mape_rule *rule, const struct ip_prefix *end_user,
 		q = (unsigned)rule->psid_len;
 		out->psid = rule->psid;
 	}
+	/* a = 0, q = 16: PSID 0's one port would be port 0 */
+	if (q == 16 && !out->psid)
+		return ul_errf(e, EINVAL, "PSID 0 with PSID offset 0 and PSID length 16 has only port 0, "
+			       "which is not usable: no port is left");
 	out->psid_len = q;
 	out->psid_offset = a;
 	/* Without a PSID nothing is shared: every port, whatever the offset says. */
@@ -187,8 +191,9 @@ void mape_port_range(const struct mape_result *r, unsigned i, uint16_t *lo, uint
 {
 	unsigned a = r->psid_offset, q = r->psid_len, m, base;
 
+	/* Port 0 is no transport's port: it leaves the one set that holds it. */
 	if (!q) {
-		*lo = 0;
+		*lo = 1;
 		*hi = 65535;
 		return;
 	}
@@ -196,19 +201,27 @@ void mape_port_range(const struct mape_result *r, unsigned i, uint16_t *lo, uint
 	/* A = 0 would be the system ports 0..2^(16-a)-1, which RFC 7597 excludes. */
 	base = a ? (i + 1) << (16 - a) : 0;
 	base |= r->psid << m;
-	*lo = (uint16_t)base;
+	*lo = (uint16_t)(base ? base : 1);
 	*hi = (uint16_t)(base + (1u << m) - 1);
+}
+
+/* Port 0 lies in a set only without a PSID, or for PSID 0 when a = 0. */
+static bool holds_port0(const struct mape_result *r)
+{
+	return !r->psid_len || (!r->psid_offset && !r->psid);
 }
 
 unsigned mape_port_count(const struct mape_result *r)
 {
-	return r->port_sets * r->ports_per_set;
+	return r->port_sets * r->ports_per_set - holds_port0(r);
 }
 
 bool mape_port_in_sets(const struct mape_result *r, uint16_t port)
 {
 	unsigned a = r->psid_offset, q = r->psid_len, m;
 
+	if (!port)
+		return false;
 	if (!q)
 		return true;
 	m = 16 - a - q;

@@ -57,9 +57,12 @@ int mape_rule_validate(const struct mape_rule *rule, struct ul_err *e);
 int mape_compute(const struct mape_rule *rule, const struct ip_prefix *end_user,
 		 struct mape_result *out, struct ul_err *e);
 
-/* Port set i (0 <= i < port_sets): ports [*lo, *hi]. */
+/*
+ * Port set i (0 <= i < port_sets): ports [*lo, *hi].  Never port 0: the set that would hold
+ * it (no PSID, or PSID 0 with a = 0) starts at 1.
+ */
 void mape_port_range(const struct mape_result *r, unsigned i, uint16_t *lo, uint16_t *hi);
-/* Total ports available to the CE: port_sets * ports_per_set. */
+/* Total ports available to the CE: port_sets * ports_per_set, less port 0. */
 unsigned mape_port_count(const struct mape_result *r);
 /* True if port lies in one of the CE's port sets. */
 bool mape_port_in_sets(const struct mape_result *r, uint16_t port);

@@ -15,21 +15,39 @@ int resolve_aaaa(const char *name, struct in6_addr *out, size_t max, struct ul_e
 	if (r)
 		return ul_errf(e, r == EAI_NONAME || r == EAI_NODATA ? ENOENT : EAGAIN,
 			       "cannot resolve %s (AAAA): %s", name, gai_strerror(r));
-	for (struct addrinfo *a = res; a && n < max; a = a->ai_next)
-		out[n++] = ((struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
+	/* only usable answers take a place, so that junk first cannot crowd the others out */
+	for (struct addrinfo *a = res; a && n < max; a = a->ai_next) {
+		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
+
+		if (a->ai_family == AF_INET6 && resolve_usable(v6))
+			out[n++] = *v6;
+	}
 	freeaddrinfo(res);
 	return (int)n;
 }
 
+bool resolve_usable(const struct in6_addr *a)
+{
+	return (a->s6_addr[0] & 0xe0) == 0x20;
+}
+
+void resolve_consider(struct resolve_choice *c, const struct in6_addr *a)
+{
+	c->answers++;
+	if (!resolve_usable(a))
+		return;
+	c->usable++;
+	if (c->pick && c->current && !memcmp(c->pick, c->current, 16))
+		return;
+	if ((c->current && !memcmp(a, c->current, 16)) || !c->pick || memcmp(a, c->pick, 16) < 0)
+		c->pick = a;
+}
+
 const struct in6_addr *resolve_pick(const struct in6_addr *addrs, size_t n, const struct in6_addr *current)
 {
-	const struct in6_addr *low = NULL;
+	struct resolve_choice c = { .current = current };
 
-	for (size_t i = 0; i < n; i++) {
-		if (current && !memcmp(&addrs[i], current, 16))
-			return &addrs[i];
-		if (!low || memcmp(&addrs[i], low, 16) < 0)
-			low = &addrs[i];
-	}
-	return low;
+	for (size_t i = 0; i < n; i++)
+		resolve_consider(&c, &addrs[i]);
+	return c.pick;
 }

@@ -248,3 +248,21 @@ void sb_json_str(struct strbuf *sb, const char *s)
 	}
 	sb_puts(sb, "\"");
 }
+
+char *str_sanitize(char *dst, size_t size, const char *src, size_t len)
+{
+	size_t n;
+
+	if (!size)
+		return dst;
+	n = len < size - 1 ? len : size - 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	dst[n] = '\0';
+	if (n < len && n >= 6)
+		memcpy(dst + n - 3, "...", 3);
+	return dst;
+}

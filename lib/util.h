@@ -34,6 +34,14 @@ int vec_grow(void **v, size_t *cap, size_t elem);
 /* Copies at most size-1 bytes and always terminates; returns strlen(src). */
 size_t strlcpy_ul(char *dst, const char *src, size_t size);
 
+/*
+ * Copies untrusted text (a peer's, another program's) of len bytes for a log, a terminal or
+ * JSON: every byte outside printable ASCII (control characters, escapes, DEL, any non-ASCII
+ * byte, NUL) becomes '?'; at most size - 1 bytes, always terminated when size > 0, a cut
+ * marked with "...".  Returns dst.
+ */
+char *str_sanitize(char *dst, size_t size, const char *src, size_t len);
+
 /* Growable string buffer for printers. */
 struct strbuf {
 	char *s;

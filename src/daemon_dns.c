@@ -136,28 +136,34 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
 	u = &d->cfg->uplinks[q->uplink];
 	rt = &d->rt[q->uplink];
 	rt->resolving = false;
-	struct in6_addr found[8];
-	size_t nf = 0;
-	const struct in6_addr *pick;
+	/* every answer is weighed in place: no copy to overflow, however many there are */
+	struct resolve_choice choice = { .current = rt->has_aftr ? &rt->aftr : NULL };
 
-	for (n = res ? res->nodes : NULL; n && nf < ARRAY_SIZE(found); n = n->ai_next) {
+	for (n = res ? res->nodes : NULL; n; n = n->ai_next) {
 		if (n->ai_family == AF_INET6)
-			found[nf++] = ((const struct sockaddr_in6 *)n->ai_addr)->sin6_addr;
+			resolve_consider(&choice, &((const struct sockaddr_in6 *)n->ai_addr)->sin6_addr);
 	}
-	pick = resolve_pick(found, nf, rt->has_aftr ? &rt->aftr : NULL);
 	rt->resolve_timer.fn = resolve_again;
 	rt->resolve_timer.uplink = q->uplink;
-	if (status != ARES_SUCCESS || !pick) {
+	if (status != ARES_SUCCESS || !choice.pick) {
+		char why[64];
+
 		delay = RETRY_MIN_MS << (rt->resolve_failures < 5 ? rt->resolve_failures : 5);
 		if (delay > RETRY_MAX_MS)
 			delay = RETRY_MAX_MS;
 		rt->resolve_failures++;
+		if (status != ARES_SUCCESS)
+			strlcpy_ul(why, ares_strerror(status), sizeof(why));
+		else if (!choice.answers)
+			strlcpy_ul(why, "no IPv6 address", sizeof(why));
+		else
+			snprintf(why, sizeof(why), "none of %zu IPv6 addresses is global unicast",
+				 choice.answers);
 		log_warn("uplink %s: cannot resolve the AFTR %s: %s; again in %llus", u->name, u->aftr_name,
-			 status == ARES_SUCCESS ? "no IPv6 address" : ares_strerror(status),
-			 (unsigned long long)delay / 1000);
+			 why, (unsigned long long)delay / 1000);
 		timer_arm(d, &rt->resolve_timer, delay);
 	} else {
-		const struct in6_addr *a = pick;
+		const struct in6_addr *a = choice.pick;
 
 		rt->resolve_failures = 0;
 		if (!rt->has_aftr || memcmp(&rt->aftr, a, 16)) {

@@ -91,9 +91,15 @@ static void on_output(struct daemon *d, struct dsource *s, uint32_t events)
 		return;
 	}
 	buf[n] = '\0';
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		log_info("uplink %s: pppd: %s", d->cfg->uplinks[i].name, line);
-		strlcpy_ul(rt->ppp_last_line, line, sizeof(rt->ppp_last_line));
+	for (char *z = memchr(buf, '\0', (size_t)n); z; z = memchr(z, '\0', (size_t)(buf + n - z)))
+		*z = '?'; /* a NUL must not hide the rest from strtok */
+	/*
+	 * pppd repeats what the peer says (a PAP/CHAP message, an LCP terminate reason): cleaned
+	 * before it reaches the log, `uplinkctl status` and its JSON.  Over-long lines are cut.
+	 */
+	for (char *line = strtok(buf, "\r\n"); line; line = strtok(NULL, "\r\n")) {
+		str_sanitize(rt->ppp_last_line, sizeof(rt->ppp_last_line), line, strlen(line));
+		log_info("uplink %s: pppd: %s", d->cfg->uplinks[i].name, rt->ppp_last_line);
 	}
 }
 

@@ -106,6 +106,17 @@ sed -i 's/^\[uplink ds\]/[uplink ds]\nbogus = 1/' "$UL_CONF"
 out=$(ul_apply 2>&1) && t_fail "apply accepted a broken file"
 t_match "$out" "uplinkd.conf:[0-9]+: \[uplink ds\] bogus: unknown key" "a broken file: FILE:LINE, before the daemon is asked"
 t_eq "$(ul_default)" ds "and the running configuration is unchanged"
+# an empty file (a write cut short) is an error, not a router without uplinks
+: >"$UL_CONF"
+out=$(ul_apply 2>&1) && t_fail "apply accepted an empty file"
+t_match "$out" "uplinkd.conf: no \[uplink\] section" "an empty file: no [uplink] section"
+in_ns rtr kill -HUP "$(ul_pid)"
+lab_wait 10 grep -q "uplinkd.conf: no \[uplink\] section" "$LAB_DIR/log/uplinkd.log" ||
+	t_fail "uplinkd did not reject the empty file on SIGHUP"
+t_eq "$(ul_default)" ds "SIGHUP with the empty file keeps the running configuration"
+ul_state_is map up || t_fail "MAP-E went down on SIGHUP with an empty file"
+ul_state_is fixed up || t_fail "the fixed IPv4 went down on SIGHUP with an empty file"
+t_ok "and its uplinks stay up"
 config 20
 in_ns rtr kill -HUP "$(ul_pid)"
 ul_wait_default map 10 >/dev/null

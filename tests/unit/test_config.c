@@ -1,5 +1,6 @@
 /* The config parser: example files accepted, bad files rejected with exact messages. */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,32 @@ START_TEST(secret_is_read_without_newline)
 }
 END_TEST
 
+/* The run-time reader and the check are one function: what one refuses, so does the other. */
+START_TEST(secret_refuses_links_and_special_files)
+{
+	char path[512], link[512], fifo[512], *pw = NULL;
+	struct ul_err e;
+
+	snprintf(path, sizeof(path), "%s/real.pw", tl_tmpdir());
+	snprintf(link, sizeof(link), "%s/link.pw", tl_tmpdir());
+	snprintf(fifo, sizeof(fifo), "%s/fifo.pw", tl_tmpdir());
+	ck_assert_int_eq(tl_write_file(path, "s3cr3t\n", 0600), 0);
+	ck_assert_int_eq(symlink(path, link), 0);
+	ck_assert_int_eq(cfg_read_secret(link, &pw, &e), -ELOOP);
+	ck_assert_ptr_null(pw);
+	ck_assert_ptr_nonnull(strstr(e.msg, "link.pw is a symbolic link"));
+	ck_assert_int_eq(cfg_read_secret(path, NULL, &e), 0);
+	ck_assert_int_eq(cfg_read_secret(tl_tmpdir(), &pw, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is not a regular file"));
+	/* a FIFO would block the daemon on open */
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_int_eq(cfg_read_secret(fifo, &pw, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is not a regular file"));
+	ck_assert_ptr_null(pw);
+	ck_assert_ptr_null(strstr(e.msg, "s3cr3t"));
+}
+END_TEST
+
 START_TEST(defaults_and_tables)
 {
 	char conf[512];
@@ -245,6 +272,7 @@ static Suite *config_suite(void)
 	tc = tcase_create("details");
 	tcase_add_test(tc, secret_readable_by_others_warns);
 	tcase_add_test(tc, secret_is_read_without_newline);
+	tcase_add_test(tc, secret_refuses_links_and_special_files);
 	tcase_add_test(tc, defaults_and_tables);
 	tcase_add_test(tc, case_insensitive_names);
 	tcase_add_test(tc, missing_file);
@@ -255,17 +283,11 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
+	int failed = tl_run(config_suite());
 
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tl_cleanup();
 	if (n_bad_files < 30) {
 		fprintf(stderr, "only %zu bad config files\n", n_bad_files);
 		return 1;
 	}
-	return failed ? 1 : 0;
+	return failed;
 }

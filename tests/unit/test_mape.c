@@ -72,7 +72,9 @@ static void expect_sets(const struct mape_result *res, unsigned psid, unsigned q
 	ck_assert_uint_eq(res->psid_len, q);
 	ck_assert_uint_eq(res->port_sets, sets);
 	ck_assert_uint_eq(res->ports_per_set, per);
-	ck_assert_uint_eq(mape_port_count(res), sets * per);
+	/* port 0 is in no set: without a PSID it leaves the one set, with a = 0 PSID 0's */
+	ck_assert_uint_eq(mape_port_count(res),
+			  sets * per - (!q || (!res->psid_offset && !psid)));
 }
 
 static void expect_err(const struct mape_rule *rule, const char *eu, int err, const char *msg)
@@ -176,11 +178,28 @@ START_TEST(psid_offset_zero)
 	ck_assert(!mape_port_in_sets(&res, 0x3500));
 	ck_assert(!mape_port_in_sets(&res, 0x33ff));
 
-	/* With a = 0 nothing excludes the system ports: PSID 0 starts at port 0. */
+	/*
+	 * With a = 0 no A > 0 keeps PSID 0's set off the low ports, so it starts at port 0,
+	 * which no transport may use: the set is 1-255.
+	 */
 	compute_ok(&rule, "2001:db8:12::/56", &res);
-	expect_sets(&res, 0, 8, 1, 256);
-	expect_range(&res, 0, 0, 255);
-	ck_assert(mape_port_in_sets(&res, 0));
+	ck_assert_uint_eq(res.port_sets, 1);
+	ck_assert_uint_eq(res.ports_per_set, 256);
+	expect_range(&res, 0, 1, 255);
+	ck_assert_uint_eq(mape_port_count(&res), 255);
+	ck_assert(!mape_port_in_sets(&res, 0));
+	ck_assert(mape_port_in_sets(&res, 1));
+	ck_assert(mape_port_in_sets(&res, 255));
+	ck_assert(!mape_port_in_sets(&res, 256));
+
+	/* q = 16: PSID 0 would have port 0 alone */
+	rule = mk_rule("2001:db8::/40", "192.0.2.0/24", 24, 0, MAPE_IID_RFC7597);
+	compute_ok(&rule, "2001:db8:12:1::/64", &res);
+	expect_range(&res, 0, 1, 1);
+	ck_assert_uint_eq(mape_port_count(&res), 1);
+	expect_err(&rule, "2001:db8:12::/64", EINVAL,
+		   "PSID 0 with PSID offset 0 and PSID length 16 has only port 0, which is not usable: "
+		   "no port is left");
 }
 END_TEST
 
@@ -192,9 +211,12 @@ START_TEST(psid_len_zero)
 
 	compute_ok(&rule, "2001:db8:12::/48", &res);
 	expect_ipv4(&res, "192.0.2.18", 32);
-	expect_sets(&res, 0, 0, 1, 65536);
-	expect_range(&res, 0, 0, 65535);
-	ck_assert(mape_port_in_sets(&res, 0));
+	ck_assert_uint_eq(res.psid_len, 0);
+	ck_assert_uint_eq(res.port_sets, 1);
+	ck_assert_uint_eq(mape_port_count(&res), 65535);
+	expect_range(&res, 0, 1, 65535);
+	ck_assert(!mape_port_in_sets(&res, 0));
+	ck_assert(mape_port_in_sets(&res, 1));
 	ck_assert(mape_port_in_sets(&res, 1023));
 	ck_assert(mape_port_in_sets(&res, 65535));
 	expect_ce(&res, "2001:db8:12::c000:212:0");
@@ -203,7 +225,7 @@ START_TEST(psid_len_zero)
 	rule = mk_rule("2001:db8::/40", "192.0.2.1/32", 0, 0, MAPE_IID_DRAFT03);
 	compute_ok(&rule, "2001:db8:ff::/48", &res);
 	expect_ipv4(&res, "192.0.2.1", 32);
-	expect_sets(&res, 0, 0, 1, 65536);
+	ck_assert_uint_eq(mape_port_count(&res), 65535);
 	expect_ce(&res, "2001:db8:ff:0:c0:2:100:0");
 }
 END_TEST
@@ -217,7 +239,7 @@ START_TEST(ipv4_prefix)
 	compute_ok(&rule, "2001:db8:a0::/44", &res);
 	expect_ipv4(&res, "192.0.2.160", 28);
 	expect_sets(&res, 0, 0, 1, 65536);
-	expect_range(&res, 0, 0, 65535);
+	expect_range(&res, 0, 1, 65535);
 	expect_ce(&res, "2001:db8:a0::c000:2a0:0");
 
 	/* No EA bits at all: the CE gets the whole rule prefix. */
@@ -574,12 +596,13 @@ static void check_one(const struct mape_rule *rule, const struct ip_prefix *p,
 		CHECK_EQ(addr_get_bits(res->ce.s6_addr, 120, 8), 0);
 	}
 
+	/* port 0 is nobody's: it is in the one set without a PSID, and PSID 0's when a = 0 */
 	if (!q) {
 		CHECK_EQ(res->port_sets, 1);
-		CHECK_EQ(mape_port_count(res), 65536);
+		CHECK_EQ(mape_port_count(res), 65535);
 	} else if (!a) {
 		CHECK_EQ(res->port_sets, 1);
-		CHECK_EQ(mape_port_count(res), 1u << (16 - q));
+		CHECK_EQ(mape_port_count(res), (1u << (16 - q)) - !res->psid);
 	} else {
 		CHECK_EQ(res->port_sets, (1u << a) - 1);
 		CHECK_EQ(mape_port_count(res), ((1u << a) - 1) << (16 - a - q));
@@ -587,7 +610,8 @@ static void check_one(const struct mape_rule *rule, const struct ip_prefix *p,
 	for (unsigned i = 0; i < res->port_sets; i++) {
 		mape_port_range(res, i, &lo, &hi);
 		CHECK_LE(lo, hi);
-		CHECK_EQ(hi - lo + 1u, res->ports_per_set);
+		CHECK_LE(1, lo);
+		CHECK_EQ(hi - lo + 1u, res->ports_per_set - (lo == 1 && res->ports_per_set > 1));
 		CHECK(i == 0 || lo > prev_hi);
 		if (a && q)
 			CHECK_LE(1u << (16 - a), lo);
@@ -677,6 +701,8 @@ START_TEST(random_rules)
 
 		random_rule(&rule);
 		random_prefix(&rule, &p);
+		if (mape_compute(&rule, &p, &res, &e) && strstr(e.msg, "has only port 0"))
+			continue; /* PSID 0 of a = 0, q = 16: checked below */
 		CHECK_MSG(mape_compute(&rule, &p, &res, &e) == 0, "iter %u: %s", iter, e.msg);
 		check_one(&rule, &p, &res);
 		q = res.psid_len;
@@ -690,6 +716,12 @@ START_TEST(random_rules)
 			struct ip_prefix op = p;
 
 			addr_set_bits(op.addr.b, rule.ipv6.len + rule.ea_len - q, q, psid);
+			if (q == 16 && !psid) {
+				/* its one port would be port 0: refused, no set at all */
+				CHECK_EQ(mape_compute(&rule, &op, &other, &e), -EINVAL);
+				CHECK(strstr(e.msg, "has only port 0") != NULL);
+				continue;
+			}
 			CHECK_EQ(mape_compute(&rule, &op, &other, &e), 0);
 			CHECK_EQ(other.psid, psid);
 			CHECK_EQ(other.ipv4.s_addr, res.ipv4.s_addr);
@@ -699,7 +731,8 @@ START_TEST(random_rules)
 		}
 		for (unsigned port = 0; port < 65536; port++)
 			covered += owner[port] != 0;
-		CHECK_EQ(covered, q && a ? 65536 - (1u << (16 - a)) : 65536);
+		CHECK_EQ(covered, q && a ? 65536 - (1u << (16 - a)) : 65535);
+		CHECK(!owner[0]);
 	}
 	CHECK_MSG(psid_rules > 400, "psid_rules %u", psid_rules);
 }

@@ -197,3 +197,16 @@ struct config *tl_load_config_text(const char *text)
 	cfg_diags_free(&d);
 	return cfg;
 }
+
+int tl_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	tl_cleanup();
+	return failed ? 1 : 0;
+}

@@ -2,6 +2,7 @@
 #ifndef UPLINK_TESTLIB_H
 #define UPLINK_TESTLIB_H
 
+#include <check.h>
 #include <stddef.h>
 
 /* A fresh directory under /tmp, removed by tl_cleanup(). */
@@ -31,5 +32,8 @@ char *tl_golden(const char *path, const char *got);
 
 /* Names of the files in dir ending in suffix, sorted; returns the count. */
 size_t tl_list(const char *dir, const char *suffix, char ***out);
+
+/* Runs a suite in-process (CK_NOFORK), removes the temporary directory; the exit status. */
+int tl_run(Suite *s);
 
 #endif
