@@ -1068,6 +1068,24 @@ static void plan_connmark(struct planner *pl)
 	stmt_mark(pl, r, NFTP_S_MARK_FROM_CT, 0);
 }
 
+/*
+ * Every interface that faces the ISP is filtered: the uplink's own (ppp, tunnel, VLAN, NIC),
+ * the Ethernet NIC PPPoE runs on and a VLAN's parent, which carry whatever else the ISP's
+ * segment sends.  A LAN interface is never one: a VLAN parent that is also in `lan` (one NIC,
+ * the WAN tagged) carries the LAN untagged.
+ */
+static void wan_ifname(struct planner *pl, struct nftp_set *wan, const char *name)
+{
+	if (!name[0])
+		return;
+	for (size_t i = 0; i < pl->cfg->n_lan; i++) {
+		if (!strcmp(pl->cfg->lan[i], name))
+			return;
+	}
+	if (nftp_set_add_ifname(wan, name))
+		pl->err = -ENOMEM;
+}
+
 static void plan_firewall(struct planner *pl)
 {
 	static const uint8_t icmp4[] = { IPPROTO_ICMP };
@@ -1088,10 +1106,12 @@ static void plan_firewall(struct planner *pl)
 	for (size_t i = 0; i < cfg->n_uplinks; i++) {
 		const struct cfg_uplink *u = &cfg->uplinks[i];
 
+		/* a disabled uplink's interfaces still face the ISP while forwarding is on */
+		wan_ifname(pl, wan, u->ifname);
+		wan_ifname(pl, wan, u->lower);
+		wan_ifname(pl, wan, u->device);
 		if (pl->p->uplinks[i].state == PLAN_DISABLED)
 			continue;
-		if (nftp_set_add_ifname(wan, u->ifname))
-			pl->err = -ENOMEM;
 		tunnels |= u->over_uplink != NULL;
 		dhcp6 |= u->dhcpv6_pd || (u->type == CFG_IPOE && u->prefix_source == CFG_PREFIX_DHCPV6_PD);
 	}
