@@ -1090,6 +1090,14 @@ static void plan_firewall(struct planner *pl)
 {
 	static const uint8_t icmp4[] = { IPPROTO_ICMP };
 	static const uint8_t icmp6[] = { IPPROTO_ICMPV6 };
+	/*
+	 * To LAN hosts, only what RFC 4890 4.3.1 says must not be dropped: destination unreachable,
+	 * packet too big, time exceeded, parameter problem (all codes: 4.3.2 adds the codes 4.3.1
+	 * leaves out) and echo request/reply (IPv6 scanning is impractical, Teredo needs them).
+	 * Not node information (4.3.5), router renumbering, or anything unallocated.  Errors about
+	 * the LAN's own flows arrive as `related` anyway; errors about no known flow are `invalid`.
+	 */
+	static const uint8_t icmp6_transit[] = { 1, 2, 3, 4, 128, 129 };
 	static const uint8_t ipip[] = { IPPROTO_IPIP };
 	const struct config *cfg = pl->cfg;
 	struct nftp_set *wan;
@@ -1158,10 +1166,15 @@ static void plan_firewall(struct planner *pl)
 				STMT(pl, r, NFTP_S_ACCEPT);
 			}
 		}
-		r = rule(pl, chain, "neighbour discovery, router advertisements, PMTU");
+		r = rule(pl, chain, fwd ? "RFC 4890 4.3.1: errors, echo" :
+			 "neighbour discovery, router advertisements, PMTU");
 		if (r) {
 			match_family(pl, r, AF_INET6);
 			match_protos(pl, r, NFTP_M_L4PROTO, icmp6, 1);
+			if (fwd && (m = MATCH(pl, r, NFTP_M_ICMPV6_TYPE_IN))) {
+				memcpy(m->types, icmp6_transit, sizeof(icmp6_transit));
+				m->n = sizeof(icmp6_transit);
+			}
 			STMT(pl, r, NFTP_S_ACCEPT);
 		}
 		if (!fwd && tunnels) {

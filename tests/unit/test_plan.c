@@ -374,6 +374,49 @@ START_TEST(firewall_covers_every_wan_interface)
 }
 END_TEST
 
+/* The rules of one chain of the plan's table, as nft prints them. */
+static char *chain_text(const struct plan *p, const char *chain)
+{
+	struct strbuf sb = { 0 };
+	char head[96], *start, *end, *out;
+
+	nftp_print(&p->nft, &sb);
+	snprintf(head, sizeof(head), "\tchain %s {\n", chain);
+	start = strstr(sb.s, head);
+	ck_assert_msg(start != NULL, "no chain %s", chain);
+	end = strstr(start, "\n\t}\n");
+	ck_assert_ptr_nonnull(end);
+	out = strndup(start, (size_t)(end - start));
+	sb_free(&sb);
+	return out;
+}
+
+START_TEST(wan_forward_passes_rfc4890_icmpv6_only)
+{
+	const char *kv[] = { V6PLUS_PREFIX, "ocn.ipv4=198.51.100.7", NULL };
+	struct config *cfg;
+	struct plan p;
+	char *fwd, *in;
+
+	build(POLICY_CONF, kv, &cfg, &p);
+	fwd = chain_text(&p, "wan_forward");
+	/* RFC 4890 4.3.1 (and 4.3.2's other codes of types 3 and 4): errors and echo, nothing else */
+	ck_assert_msg(strstr(fwd, "meta nfproto ipv6 meta l4proto ipv6-icmp icmpv6 type { "
+			      "destination-unreachable, packet-too-big, time-exceeded, parameter-problem, "
+			      "echo-request, echo-reply } accept"), "%s", fwd);
+	ck_assert_msg(!strstr(fwd, "ipv6-icmp accept"), "every ICMPv6 type is forwarded:\n%s", fwd);
+	/* what the conntrack knows (replies, errors about the LAN's own flows) stays allowed */
+	ck_assert_msg(strstr(fwd, "ct state established,related accept"), "%s", fwd);
+	/* the router itself needs neighbour discovery and router advertisements */
+	in = chain_text(&p, "wan_input");
+	ck_assert_msg(strstr(in, "meta nfproto ipv6 meta l4proto ipv6-icmp accept"), "%s", in);
+	free(fwd);
+	free(in);
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
 START_TEST(ipip6_local_uses_token)
 {
 	const char *kv[] = { "ngn.prefix=2001:db8:1234:5600::/64", NULL };
@@ -482,6 +525,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, prefix_change_recomputes_mape);
 	tcase_add_test(tc, fallback_none_fails_closed);
 	tcase_add_test(tc, firewall_covers_every_wan_interface);
+	tcase_add_test(tc, wan_forward_passes_rfc4890_icmpv6_only);
 	tcase_add_test(tc, ipip6_local_uses_token);
 	tcase_add_test(tc, pd_gives_lan_its_subnet);
 	tcase_add_test(tc, scaled_config);
