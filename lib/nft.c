@@ -47,6 +47,7 @@
 #define DT_IP6ADDR 8
 #define DT_INET_PROTOCOL 12
 #define DT_INET_SERVICE 13
+#define DT_ICMP6_TYPE 29
 #define DT_IFNAME 41
 #define BO_HOST 1
 #define BO_BIG 2
@@ -55,6 +56,8 @@
 #define TYPEOF_EXPR_META 9
 #define PROTO_DESC_TH 11
 #define TH_DPORT_TEMPLATE 2
+#define PROTO_DESC_ICMPV6 14
+#define ICMP6HDR_TYPE_TEMPLATE 1
 
 #define PAGE_BYTES (1u << 20)
 #define MSG_ROOM (128u << 10)   /* no message we build is larger */
@@ -116,6 +119,8 @@ static void h_match(struct hash *h, const struct nftp_match *m)
 	}
 	h_u32(h, m->bits);
 	h_u32(h, m->mask);
+	if (m->kind == NFTP_M_ICMPV6_TYPE_IN) /* (the hashes of tables without it stay as they were) */
+		h_bytes(h, m->types, sizeof(m->types));
 }
 
 static void h_stmt(struct hash *h, const struct nftp_stmt *s)
@@ -858,6 +863,19 @@ static void m_protos(struct builder *b, struct nftnl_rule *r, struct rule_ctx *c
 	VEC_FREE(&v);
 }
 
+/* The set's key is `typeof` a payload field (how nft prints its elements). */
+static void ud_typeof_payload(struct set_desc *d, uint32_t proto_desc, uint32_t field)
+{
+	uint32_t at = ud_nest_start(&d->ud, NFTNL_UDATA_SET_KEY_TYPEOF), data;
+
+	ud_u32(&d->ud, NFTNL_UDATA_SET_TYPEOF_EXPR, TYPEOF_EXPR_PAYLOAD);
+	data = ud_nest_start(&d->ud, NFTNL_UDATA_SET_TYPEOF_DATA);
+	ud_u32(&d->ud, 0, proto_desc);
+	ud_u32(&d->ud, 1, field);
+	ud_nest_end(&d->ud, data);
+	ud_nest_end(&d->ud, at);
+}
+
 static void m_dports(struct builder *b, struct nftnl_rule *r, const struct nftp_match *m)
 {
 	struct set_desc d = {
@@ -869,7 +887,6 @@ static void m_dports(struct builder *b, struct nftnl_rule *r, const struct nftp_
 	struct elems v = { 0 };
 	bool ranges = false;
 	char where[96];
-	uint32_t at, data;
 
 	if (m->n == 0 || m->n > NFTP_MAX_PORTS) {
 		b_fail(b, EINVAL, "%s: %zu port ranges", rule_where(b, where, sizeof(where)), m->n);
@@ -904,15 +921,49 @@ static void m_dports(struct builder *b, struct nftnl_rule *r, const struct nftp_
 	ud_u32(&d.ud, NFTNL_UDATA_SET_KEYBYTEORDER, BO_BIG);
 	if (ranges)
 		ud_u32(&d.ud, NFTNL_UDATA_SET_MERGE_ELEMENTS, 1);
-	at = ud_nest_start(&d.ud, NFTNL_UDATA_SET_KEY_TYPEOF);
-	ud_u32(&d.ud, NFTNL_UDATA_SET_TYPEOF_EXPR, TYPEOF_EXPR_PAYLOAD);
-	data = ud_nest_start(&d.ud, NFTNL_UDATA_SET_TYPEOF_DATA);
-	ud_u32(&d.ud, 0, PROTO_DESC_TH);
-	ud_u32(&d.ud, 1, TH_DPORT_TEMPLATE);
-	ud_nest_end(&d.ud, data);
-	ud_nest_end(&d.ud, at);
+	ud_typeof_payload(&d, PROTO_DESC_TH, TH_DPORT_TEMPLATE);
 	d.id = b_anon_set(b, &d, &v, NULL);
 	x_payload(b, r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+	x_lookup(b, r, d.name, d.id, false, false);
+	VEC_FREE(&v);
+}
+
+/* icmpv6 type { ... }: the type byte against a constant set, as nft builds it */
+static void m_icmpv6_types(struct builder *b, struct nftnl_rule *r, struct rule_ctx *ctx,
+			   const struct nftp_match *m)
+{
+	struct set_desc d = {
+		.name = "__set%d",
+		.flags = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT,
+		.key_type = DT_ICMP6_TYPE,
+		.key_len = 1,
+	};
+	struct elems v = { 0 };
+	char where[96];
+
+	if (m->n == 0 || m->n > NFTP_MAX_TYPES) {
+		b_fail(b, EINVAL, "%s: %zu ICMPv6 types", rule_where(b, where, sizeof(where)), m->n);
+		return;
+	}
+	/* nft's dependency: meta nfproto ipv6 (unless the rule has one) and meta l4proto, unless
+	 * the rule already matches the protocol */
+	if (ctx->l4proto != IPPROTO_ICMPV6) {
+		need_nfproto(b, r, ctx, AF_INET6);
+		need_l4proto(b, r, ctx, IPPROTO_ICMPV6);
+	}
+	if (m->n == 1) {
+		x_payload(b, r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+		x_cmp(b, r, NFT_CMP_EQ, &m->types[0], 1);
+		return;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		if (elem_push(&v, &m->types[i], 1, false, false))
+			b_fail(b, ENOMEM, "out of memory");
+	}
+	ud_u32(&d.ud, NFTNL_UDATA_SET_KEYBYTEORDER, BO_BIG);
+	ud_typeof_payload(&d, PROTO_DESC_ICMPV6, ICMP6HDR_TYPE_TEMPLATE);
+	d.id = b_anon_set(b, &d, &v, NULL);
+	x_payload(b, r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
 	x_lookup(b, r, d.name, d.id, false, false);
 	VEC_FREE(&v);
 }
@@ -1083,6 +1134,9 @@ static void b_match(struct builder *b, struct nftnl_rule *r, struct rule_ctx *ct
 		x_cmp(b, r, NFT_CMP_EQ, &syn, 1);
 		break;
 	}
+	case NFTP_M_ICMPV6_TYPE_IN:
+		m_icmpv6_types(b, r, ctx, m);
+		break;
 	}
 }
 

@@ -230,6 +230,19 @@ static void print_port(struct strbuf *sb, const struct nftp_port_range *p)
 		sb_printf(sb, "%u-%u", p->lo, p->hi);
 }
 
+static void print_icmpv6_type(struct strbuf *sb, uint8_t type)
+{
+	static const char *const names[] = {
+		[1] = "destination-unreachable", [2] = "packet-too-big", [3] = "time-exceeded",
+		[4] = "parameter-problem", [128] = "echo-request", [129] = "echo-reply",
+	};
+
+	if (type < ARRAY_SIZE(names) && names[type])
+		sb_puts(sb, names[type]);
+	else
+		sb_printf(sb, "%u", type);
+}
+
 static void print_ct_state(struct strbuf *sb, uint32_t bits)
 {
 	static const struct { uint32_t bit; const char *name; } names[] = {
@@ -320,6 +333,18 @@ static void print_match(struct strbuf *sb, const struct nftp_match *m)
 		break;
 	case NFTP_M_TCP_SYN:
 		sb_puts(sb, "tcp flags syn / syn,rst");
+		break;
+	case NFTP_M_ICMPV6_TYPE_IN:
+		sb_puts(sb, "icmpv6 type ");
+		if (m->n != 1)
+			sb_puts(sb, "{ ");
+		for (size_t i = 0; i < m->n && i < NFTP_MAX_TYPES; i++) {
+			if (i)
+				sb_puts(sb, ", ");
+			print_icmpv6_type(sb, m->types[i]);
+		}
+		if (m->n != 1)
+			sb_puts(sb, " }");
 		break;
 	}
 }

@@ -75,9 +75,11 @@ enum nftp_match_kind {
 	NFTP_M_MARK_ZERO,     /* meta mark & .mask == 0 */
 	NFTP_M_CTMARK_NONZERO,/* ct mark & .mask != 0 */
 	NFTP_M_TCP_SYN,       /* tcp flags syn / syn,rst */
+	NFTP_M_ICMPV6_TYPE_IN,/* icmpv6 type { ... }: .types[.n] (needs an L4PROTO match before) */
 };
 
 #define NFTP_MAX_PORTS 16
+#define NFTP_MAX_TYPES 8
 
 struct nftp_port_range {
 	uint16_t lo, hi;
@@ -89,6 +91,7 @@ struct nftp_match {
 	char name[64];
 	struct ip_prefix prefix;
 	uint8_t protos[4];
+	uint8_t types[NFTP_MAX_TYPES];
 	struct nftp_port_range ports[NFTP_MAX_PORTS];
 	size_t n;
 	uint32_t bits, mask;

@@ -1157,10 +1157,36 @@ static void plan_connmark(struct planner *pl)
 	stmt_mark(pl, r, NFTP_S_MARK_FROM_CT, 0);
 }
 
+/*
+ * Every interface that faces the ISP is filtered: the uplink's own (ppp, tunnel, VLAN, NIC),
+ * the Ethernet NIC PPPoE runs on and a VLAN's parent, which carry whatever else the ISP's
+ * segment sends.  A LAN interface is never one: a VLAN parent that is also in `lan` (one NIC,
+ * the WAN tagged) carries the LAN untagged.
+ */
+static void wan_ifname(struct planner *pl, struct nftp_set *wan, const char *name)
+{
+	if (!name[0])
+		return;
+	for (size_t i = 0; i < pl->cfg->n_lan; i++) {
+		if (!strcmp(pl->cfg->lan[i], name))
+			return;
+	}
+	if (nftp_set_add_ifname(wan, name))
+		pl->err = -ENOMEM;
+}
+
 static void plan_firewall(struct planner *pl)
 {
 	static const uint8_t icmp4[] = { IPPROTO_ICMP };
 	static const uint8_t icmp6[] = { IPPROTO_ICMPV6 };
+	/*
+	 * To LAN hosts, only what RFC 4890 4.3.1 says must not be dropped: destination unreachable,
+	 * packet too big, time exceeded, parameter problem (all codes: 4.3.2 adds the codes 4.3.1
+	 * leaves out) and echo request/reply (IPv6 scanning is impractical, Teredo needs them).
+	 * Not node information (4.3.5), router renumbering, or anything unallocated.  Errors about
+	 * the LAN's own flows arrive as `related` anyway; errors about no known flow are `invalid`.
+	 */
+	static const uint8_t icmp6_transit[] = { 1, 2, 3, 4, 128, 129 };
 	static const uint8_t ipip[] = { IPPROTO_IPIP };
 	const struct config *cfg = pl->cfg;
 	struct nftp_set *wan;
@@ -1177,10 +1203,12 @@ static void plan_firewall(struct planner *pl)
 	for (size_t i = 0; i < cfg->n_uplinks; i++) {
 		const struct cfg_uplink *u = &cfg->uplinks[i];
 
+		/* a disabled uplink's interfaces still face the ISP while forwarding is on */
+		wan_ifname(pl, wan, u->ifname);
+		wan_ifname(pl, wan, u->lower);
+		wan_ifname(pl, wan, u->device);
 		if (pl->p->uplinks[i].state == PLAN_DISABLED)
 			continue;
-		if (nftp_set_add_ifname(wan, u->ifname))
-			pl->err = -ENOMEM;
 		tunnels |= u->over_uplink != NULL;
 		dhcp6 |= u->dhcpv6_pd || (u->type == CFG_IPOE && u->prefix_source == CFG_PREFIX_DHCPV6_PD);
 	}
@@ -1227,10 +1255,15 @@ static void plan_firewall(struct planner *pl)
 				STMT(pl, r, NFTP_S_ACCEPT);
 			}
 		}
-		r = rule(pl, chain, "neighbour discovery, router advertisements, PMTU");
+		r = rule(pl, chain, fwd ? "RFC 4890 4.3.1: errors, echo" :
+			 "neighbour discovery, router advertisements, PMTU");
 		if (r) {
 			match_family(pl, r, AF_INET6);
 			match_protos(pl, r, NFTP_M_L4PROTO, icmp6, 1);
+			if (fwd && (m = MATCH(pl, r, NFTP_M_ICMPV6_TYPE_IN))) {
+				memcpy(m->types, icmp6_transit, sizeof(icmp6_transit));
+				m->n = sizeof(icmp6_transit);
+			}
 			STMT(pl, r, NFTP_S_ACCEPT);
 		}
 		if (!fwd && tunnels) {

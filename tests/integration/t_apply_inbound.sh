@@ -12,6 +12,8 @@
 #  - to port 23, and to MAP-E's address (MAP-E accepts nothing): dropped silently (no RST,
 #    nothing leaves), counted by uplinkd's firewall, while the LAN reaches port 23 on both of the
 #    router's addresses.
+# And ICMPv6 from the NGN in transit to a LAN host (RFC 4890 4.3.1): echo requests arrive, node
+# information queries (which conntrack tracks as new, like echo) are dropped by wan_forward.
 set -eu -o pipefail
 # shellcheck source=tests/lab/lab.sh disable=SC2119
 . "$(dirname "$0")/../lab/lab.sh"
@@ -163,3 +165,48 @@ t_ok "uplinkd's firewall counted the drops ($d0 -> $d1)"
 t_eq "$(ul_tcp_banner lan1 "$LAB_LAN_GW4" 23)" telnet-lab "lan1 -> $LAB_LAN_GW4:23: the LAN is not filtered"
 t_eq "$(ul_tcp_banner lan1 "$ST4" 23)" telnet-lab "lan1 -> the static address $ST4:23 from the LAN side: not filtered"
 t_eq "$(ul_changes "$(ul_apply)")" 0 "applying again changes nothing"
+
+# ---- ICMPv6 in transit to a LAN host: what RFC 4890 4.3.1 lets through, nothing else ----
+LAN6=2001:db8:1a
+in_ns rtr ip -6 addr add "$LAN6::1/64" dev br0 nodad
+in_ns lan1 ip -6 addr add "$LAN6::2/64" dev eth0 nodad
+in_ns lan1 ip -6 route replace default via "$LAN6::1"
+wanll=$(in_ns rtr ip -6 -o addr show dev wan0 scope link | awk '{ sub("/.*", "", $4); print $4; exit }')
+in_ns ngn ip -6 route add "$LAN6::/64" via "$wanll" dev acc0
+in_ns lan1 nft -f - <<'NFT'
+table inet probe6 {
+	counter echo { }
+	counter ni { }
+	chain in {
+		type filter hook input priority 0; policy accept;
+		icmpv6 type echo-request counter name echo
+		icmpv6 type 139 counter name ni
+	}
+}
+NFT
+lan_seen() { in_ns lan1 nft list counter inet probe6 "$1" | awk '/packets/ { print $2; exit }'; }
+fwd_drops() {
+	in_ns rtr nft list chain inet uplinkd wan_forward | sed -nE 's/^\s*counter packets ([0-9]+) bytes [0-9]+ drop.*/\1/p'
+}
+# send6 TYPE DEST: three ICMPv6 messages of TYPE from the NGN (the kernel fills in the checksum)
+send6() {
+	in_ns ngn "$LAB_PY" -c '
+import socket, sys
+t, dst = int(sys.argv[1]), sys.argv[2]
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+body = bytes([t, 0, 0, 0]) + (bytes([0, 2, 0, 0]) + bytes(8) + socket.inet_pton(socket.AF_INET6, dst)
+                              if t == 139 else bytes([0x12, 0x34, 0, 1]) + bytes(8))
+for _ in range(3):
+    s.sendto(body, (dst, 0))
+' "$1" "$2"
+}
+f0=$(fwd_drops)
+send6 128 "$LAN6::2"
+send6 139 "$LAN6::2"
+lab_wait 5 eval '[ "$(lan_seen echo)" -ge 3 ]' || t_fail "echo requests from the NGN did not reach lan1 ($(lan_seen echo))"
+t_ok "ICMPv6 echo requests from the WAN reach the LAN host (RFC 4890 4.3.1)"
+sleep 1
+t_eq "$(lan_seen ni)" 0 "node information queries (type 139) from the WAN do not reach the LAN host"
+f1=$(fwd_drops)
+[ "$f1" -ge $((f0 + 3)) ] || t_fail "uplinkd's wan_forward drop counter went $f0 -> $f1, want at least 3 more"
+t_ok "uplinkd's wan_forward counted them ($f0 -> $f1)"

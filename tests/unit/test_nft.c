@@ -98,6 +98,21 @@ static void m_protos(struct nftp_rule *r, enum nftp_match_kind k, const char *li
 	}
 }
 
+/* "1 2 128": ICMPv6 types */
+static void m_icmp6(struct nftp_rule *r, const char *list)
+{
+	struct nftp_match *m = match(r, NFTP_M_ICMPV6_TYPE_IN);
+	const char *p = list;
+	unsigned type;
+	int used;
+
+	while (sscanf(p, "%u%n", &type, &used) == 1) {
+		ck_assert_uint_lt(m->n, NFTP_MAX_TYPES);
+		m->types[m->n++] = (uint8_t)type;
+		p += used;
+	}
+}
+
 /* "22 1000-2000" */
 static void m_ports(struct nftp_rule *r, const char *list)
 {
@@ -362,6 +377,23 @@ static void vocabulary(struct nftp_table *t)
 	match(r, NFTP_M_TCP_SYN);
 	stmt(r, NFTP_S_MSS_PMTU);
 	stmt(rule(c, NULL), NFTP_S_MSS_PMTU);
+	/* ICMPv6 types: a set, one type (nft's own l4proto dependency), a type without a name */
+	r = rule(c, NULL);
+	m_family(r, AF_INET6);
+	m_protos(r, NFTP_M_L4PROTO, "6");
+	m_icmp6(r, "1 2 3 4 128 129");
+	stmt(r, NFTP_S_ACCEPT);
+	r = rule(c, NULL);
+	m_icmp6(r, "128");
+	stmt(r, NFTP_S_ACCEPT);
+	r = rule(c, NULL);
+	m_protos(r, NFTP_M_L4PROTO, "6");
+	m_icmp6(r, "129");
+	stmt(r, NFTP_S_ACCEPT);
+	r = rule(c, NULL);
+	m_family(r, AF_INET6);
+	m_icmp6(r, "2 139");
+	stmt(r, NFTP_S_DROP);
 	r = rule(c, "policy");
 	m_name(r, NFTP_M_IIFNAME_IN, "ifs", 0);
 	m_family(r, AF_INET);
@@ -632,9 +664,24 @@ START_TEST(hash_is_stable)
 	strcpy(b.chains.v[0].name, "c_pre");
 	ck_assert_uint_eq(h, nft_table_hash(&b));
 	/* fixed across runs and machines: a change here means old tables get replaced */
-	ck_assert_msg(h == 0xac5c6f1c526ad76cull, "hash of the vocabulary table: 0x%016llx",
+	ck_assert_msg(h == 0xb788f21cca906056ull, "hash of the vocabulary table: 0x%016llx",
 		      (unsigned long long)h);
 
+	/* an ICMPv6 type list is part of it */
+	for (size_t i = 0; i < b.chains.n; i++) {
+		for (size_t j = 0; j < b.chains.v[i].rules.n; j++) {
+			struct nftp_rule *r = &b.chains.v[i].rules.v[j];
+
+			for (size_t k = 0; k < r->n_m; k++) {
+				if (r->m[k].kind != NFTP_M_ICMPV6_TYPE_IN)
+					continue;
+				r->m[k].types[0] ^= 0x80;
+				ck_assert_uint_ne(h, nft_table_hash(&b));
+				r->m[k].types[0] ^= 0x80;
+				ck_assert_uint_eq(h, nft_table_hash(&b));
+			}
+		}
+	}
 	b.chains.v[6].rules.v[3].m[0].kind = NFTP_M_IIFNAME_IN;
 	ck_assert_uint_ne(h, nft_table_hash(&b));
 	b.chains.v[6].rules.v[3].m[0].kind = NFTP_M_OIFNAME_IN;

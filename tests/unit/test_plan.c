@@ -327,6 +327,96 @@ START_TEST(fallback_none_fails_closed)
 }
 END_TEST
 
+static bool set_has(const struct nftp_set *s, const char *name)
+{
+	for (size_t i = 0; i < s->ifnames.n; i++) {
+		if (!strcmp(s->ifnames.v[i].name, name))
+			return true;
+	}
+	return false;
+}
+
+START_TEST(firewall_covers_every_wan_interface)
+{
+	char conf[512];
+	const struct nftp_set *wan;
+	struct config *cfg;
+	struct plan p;
+
+	snprintf(conf, sizeof(conf), "%s/wanifs.conf", tl_tmpdir());
+	ck_assert_int_eq(tl_write_file(conf,
+		"[global]\nlan = br0 eth3\n"
+		"[uplink ppp]\ntype = pppoe\ndevice = eth0\nuser = u@isp\npassword-file = /etc/uplinkd/ocn.password\n"
+		"[uplink v]\ntype = ipoe\ndevice = eth1\nvlan = 20\n"
+		"[uplink pv]\ntype = pppoe\ndevice = eth4\nvlan = 30\nuser = u@isp\npassword-file = /etc/uplinkd/ocn.password\n"
+		"[uplink stick]\ntype = ipoe\ndevice = eth3\nvlan = 40\n"
+		"[uplink off]\ntype = static\ndevice = eth2\nipv4 = 192.0.2.2/24\ngateway = 192.0.2.1\n"
+		"disabled = yes\n", 0644), 0);
+	build(conf, NULL, &cfg, &p);
+	wan = nftp_find_set(&p.nft, "wan_ifs");
+	ck_assert_ptr_nonnull(wan);
+	/* the uplinks' own interfaces */
+	ck_assert(set_has(wan, "ppp"));
+	ck_assert(set_has(wan, "eth1.20"));
+	ck_assert(set_has(wan, "pv"));
+	ck_assert(set_has(wan, "eth4.30"));
+	/* and every other interface facing the ISP: PPPoE's NIC, VLAN parents, a disabled uplink's */
+	ck_assert(set_has(wan, "eth0"));
+	ck_assert(set_has(wan, "eth1"));
+	ck_assert(set_has(wan, "eth4"));
+	ck_assert(set_has(wan, "eth2"));
+	/* a VLAN parent that is a LAN interface too carries the LAN untagged: not the WAN's */
+	ck_assert(set_has(wan, "eth3.40"));
+	ck_assert(!set_has(wan, "eth3"));
+	ck_assert(!set_has(wan, "br0"));
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
+/* The rules of one chain of the plan's table, as nft prints them. */
+static char *chain_text(const struct plan *p, const char *chain)
+{
+	struct strbuf sb = { 0 };
+	char head[96], *start, *end, *out;
+
+	nftp_print(&p->nft, &sb);
+	snprintf(head, sizeof(head), "\tchain %s {\n", chain);
+	start = strstr(sb.s, head);
+	ck_assert_msg(start != NULL, "no chain %s", chain);
+	end = strstr(start, "\n\t}\n");
+	ck_assert_ptr_nonnull(end);
+	out = strndup(start, (size_t)(end - start));
+	sb_free(&sb);
+	return out;
+}
+
+START_TEST(wan_forward_passes_rfc4890_icmpv6_only)
+{
+	const char *kv[] = { V6PLUS_PREFIX, "ocn.ipv4=198.51.100.7", NULL };
+	struct config *cfg;
+	struct plan p;
+	char *fwd, *in;
+
+	build(POLICY_CONF, kv, &cfg, &p);
+	fwd = chain_text(&p, "wan_forward");
+	/* RFC 4890 4.3.1 (and 4.3.2's other codes of types 3 and 4): errors and echo, nothing else */
+	ck_assert_msg(strstr(fwd, "meta nfproto ipv6 meta l4proto ipv6-icmp icmpv6 type { "
+			      "destination-unreachable, packet-too-big, time-exceeded, parameter-problem, "
+			      "echo-request, echo-reply } accept"), "%s", fwd);
+	ck_assert_msg(!strstr(fwd, "ipv6-icmp accept"), "every ICMPv6 type is forwarded:\n%s", fwd);
+	/* what the conntrack knows (replies, errors about the LAN's own flows) stays allowed */
+	ck_assert_msg(strstr(fwd, "ct state established,related accept"), "%s", fwd);
+	/* the router itself needs neighbour discovery and router advertisements */
+	in = chain_text(&p, "wan_input");
+	ck_assert_msg(strstr(in, "meta nfproto ipv6 meta l4proto ipv6-icmp accept"), "%s", in);
+	free(fwd);
+	free(in);
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
 START_TEST(ipip6_local_uses_token)
 {
 	const char *kv[] = { "ngn.prefix=2001:db8:1234:5600::/64", NULL };
@@ -434,6 +524,8 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, mape_waits_for_prefix);
 	tcase_add_test(tc, prefix_change_recomputes_mape);
 	tcase_add_test(tc, fallback_none_fails_closed);
+	tcase_add_test(tc, firewall_covers_every_wan_interface);
+	tcase_add_test(tc, wan_forward_passes_rfc4890_icmpv6_only);
 	tcase_add_test(tc, ipip6_local_uses_token);
 	tcase_add_test(tc, pd_gives_lan_its_subnet);
 	tcase_add_test(tc, scaled_config);
