@@ -111,6 +111,7 @@ static bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned bits)
 bool prefix_contains(const struct ip_prefix *outer, const struct ip_prefix *p)
 {
 	return outer->addr.family == p->addr.family && p->len >= outer->len &&
+	       outer->len <= addr_bits(outer->addr.family) &&
 	       bits_equal(outer->addr.b, p->addr.b, outer->len);
 }
 
@@ -135,17 +136,27 @@ bool prefix_has_host_bits(const struct ip_prefix *p)
 	return !addr_equal(&m.addr, &p->addr);
 }
 
+/* A run of count bits from start inside an IPv6 address, and no more than a uint64_t holds. */
+static bool bits_in_range(unsigned start, unsigned count)
+{
+	return count <= 64 && start <= 128 && count <= 128 - start;
+}
+
 uint64_t addr_get_bits(const uint8_t *bytes, unsigned start, unsigned count)
 {
 	uint64_t v = 0;
 
+	if (!bits_in_range(start, count))
+		return 0;
 	for (unsigned i = start; i < start + count; i++)
 		v = (v << 1) | ((bytes[i / 8] >> (7 - i % 8)) & 1);
 	return v;
 }
 
-void addr_set_bits(uint8_t *bytes, unsigned start, unsigned count, uint64_t value)
+int addr_set_bits(uint8_t *bytes, unsigned start, unsigned count, uint64_t value)
 {
+	if (!bits_in_range(start, count))
+		return -ERANGE;
 	for (unsigned i = 0; i < count; i++) {
 		unsigned bit = start + i;
 		unsigned v = (value >> (count - 1 - i)) & 1;
@@ -153,6 +164,18 @@ void addr_set_bits(uint8_t *bytes, unsigned start, unsigned count, uint64_t valu
 
 		bytes[bit / 8] = v ? (bytes[bit / 8] | mask) : (bytes[bit / 8] & (uint8_t)~mask);
 	}
+	return 0;
+}
+
+const char *prefix_pd_problem(const struct ip_prefix *p)
+{
+	if (p->addr.family != AF_INET6)
+		return "not an IPv6 prefix";
+	if (p->len > PD_MAX_LEN)
+		return "longer than /64: no /64 for a LAN in it";
+	if (p->len < PD_MIN_LEN)
+		return "shorter than /32: more than any ISP delegates";
+	return NULL;
 }
 
 struct ip_addr addr_v4(uint32_t host_order)

@@ -47,9 +47,21 @@ bool prefix_overlaps(const struct ip_prefix *a, const struct ip_prefix *b);
 void prefix_mask(struct ip_prefix *p);
 bool prefix_has_host_bits(const struct ip_prefix *p);
 
-/* count (<= 64) bits from bit start (0 = most significant) of an address in network order. */
+/*
+ * count (<= 64) bits from bit start (0 = most significant) of a 16-byte address in network
+ * order.  A run outside the 128 bits reads as 0 and is not written (-ERANGE).
+ */
 uint64_t addr_get_bits(const uint8_t *bytes, unsigned start, unsigned count);
-void addr_set_bits(uint8_t *bytes, unsigned start, unsigned count, uint64_t value);
+int addr_set_bits(uint8_t *bytes, unsigned start, unsigned count, uint64_t value);
+
+/*
+ * The lengths a delegated prefix (DHCPv6-PD) may have: a LAN needs a /64 of it, and uplinkd
+ * routes all of it (an unreachable route), so a peer must not hand out a huge one.
+ */
+#define PD_MIN_LEN 32
+#define PD_MAX_LEN 64
+/* Why p cannot be used as a delegated prefix, or NULL. */
+const char *prefix_pd_problem(const struct ip_prefix *p);
 
 struct ip_addr addr_v4(uint32_t host_order);
 struct ip_addr addr_v6(const struct in6_addr *a);

@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +93,8 @@ struct ia_info {
 	bool have_best, revoked;
 	struct ip_prefix best;
 	uint32_t best_pref, best_valid;
+	bool discarded;          /* T1 > T2: the whole IA_PD is ignored */
+	char why[128];           /* why the first refused IA Prefix (or the IA_PD) was refused */
 };
 
 struct msg {
@@ -104,6 +108,7 @@ struct msg {
 	bool rapid_commit;
 	uint32_t sol_max_rt;
 	struct ia_info ia;
+	char bad[64];            /* why it does not parse */
 };
 
 static uint64_t rnd(struct dhcp6_client *c)
@@ -433,17 +438,56 @@ static int parse_status(const uint8_t *d, size_t len, int *code, const uint8_t *
 	return 0;
 }
 
+static void refuse(struct ia_info *ia, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Remembers the first reason an IA Prefix was refused: the one the log shows. */
+static void refuse(struct ia_info *ia, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ia->why[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ia->why, sizeof(ia->why), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Why a lease's prefix and lifetime cannot be held (into why), or 0: the same for what a server
+ * sends and what a saved lease says.
+ */
+static int lease_problem(const struct ip_prefix *p, uint32_t valid, char *why, size_t n)
+{
+	char buf[PREFIX_STRLEN];
+	const char *problem;
+
+	if (p->addr.family == AF_INET6 && p->len > 128) {
+		snprintf(why, n, "prefix length %u", p->len);
+		return -EINVAL;
+	}
+	problem = prefix_pd_problem(p);
+	if (problem) {
+		snprintf(why, n, "%s is %s", prefix_fmt(p, buf), problem);
+		return -EINVAL;
+	}
+	if (!valid) {
+		snprintf(why, n, "%s has valid lifetime 0", prefix_fmt(p, buf));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_iaprefix(const struct dhcp6_client *c, const uint8_t *d, size_t len,
 			  struct ia_info *ia)
 {
 	struct opt_iter it = { d + 25, len - 25 };
 	struct ip_prefix p = { .addr.family = AF_INET6 };
+	char buf[PREFIX_STRLEN], why[sizeof(ia->why)];
 	uint32_t pref, valid;
 	const uint8_t *sd;
 	uint16_t code;
 	size_t sl;
-	bool ok = true;
-	int r, st;
+	int r, st = ST_SUCCESS;
 
 	while ((r = opt_next(&it, &code, &sd, &sl)) > 0) {
 		const uint8_t *text;
@@ -451,10 +495,12 @@ static int parse_iaprefix(const struct dhcp6_client *c, const uint8_t *d, size_t
 
 		if (code != OPT_STATUS_CODE)
 			continue;
-		if (parse_status(sd, sl, &st, &text, &text_len))
+		int code_here;
+
+		if (parse_status(sd, sl, &code_here, &text, &text_len))
 			return -1;
-		if (st != ST_SUCCESS)
-			ok = false;
+		if (code_here != ST_SUCCESS)
+			st = code_here;
 	}
 	if (r < 0)
 		return -1;
@@ -462,12 +508,23 @@ static int parse_iaprefix(const struct dhcp6_client *c, const uint8_t *d, size_t
 	valid = get_u32(d + 4);
 	p.len = d[8];
 	memcpy(p.addr.b, d + 9, 16);
-	if (!ok || p.len == 0 || p.len > 128 || pref > valid)
-		return 0;
 	prefix_mask(&p);
-	if (!valid) {
-		if (c->lease.valid && !prefix_cmp(&p, &c->lease.prefix))
-			ia->revoked = true;
+	if (st != ST_SUCCESS) {
+		refuse(ia, "%s comes with status %s", p.len <= 128 ? prefix_fmt(&p, buf) : "a prefix",
+		       status_name(st));
+		return 0;
+	}
+	/* RFC 8415 21.22: such an IA Prefix is ignored */
+	if (pref > valid && p.len <= 128) {
+		refuse(ia, "%s has preferred lifetime %u > valid %u", prefix_fmt(&p, buf), pref, valid);
+		return 0;
+	}
+	if (!valid && p.len <= 128 && c->lease.valid && !prefix_cmp(&p, &c->lease.prefix)) {
+		ia->revoked = true;
+		return 0;
+	}
+	if (lease_problem(&p, valid, why, sizeof(why))) {
+		refuse(ia, "%s", why);
 		return 0;
 	}
 	if (!ia->have_best || valid > ia->best_valid) {
@@ -513,16 +570,22 @@ static int parse_ia_pd(const struct dhcp6_client *c, const uint8_t *d, size_t le
 	if (r < 0)
 		return -1;
 	/* RFC 8415 21.21: such an IA_PD is discarded */
-	if (ia->t1 && ia->t2 && ia->t1 > ia->t2)
+	if (ia->t1 && ia->t2 && ia->t1 > ia->t2) {
+		uint32_t t1 = ia->t1, t2 = ia->t2;
+
 		memset(ia, 0, sizeof(*ia));
+		ia->discarded = true;
+		snprintf(ia->why, sizeof(ia->why), "T1 %u > T2 %u", t1, t2);
+	}
 	return 0;
 }
 
+/* -EBADMSG (why in m->bad) for a message that does not parse, -ENOENT for one not for us. */
 static int parse(const struct dhcp6_client *c, const uint8_t *pkt, size_t len, struct msg *m)
 {
 	struct opt_iter it = { pkt + 4, len - 4 };
 	const uint8_t *d;
-	uint16_t code;
+	uint16_t code = 0;
 	size_t n;
 	int r;
 
@@ -547,39 +610,46 @@ static int parse(const struct dhcp6_client *c, const uint8_t *pkt, size_t len, s
 			break;
 		case OPT_PREFERENCE:
 			if (n != 1)
-				return -1;
+				goto malformed;
 			m->pref = d[0];
 			break;
 		case OPT_STATUS_CODE:
 			if (parse_status(d, n, &m->status, &m->status_msg, &m->status_msg_len))
-				return -1;
+				goto malformed;
 			break;
 		case OPT_RAPID_COMMIT:
 			if (n)
-				return -1;
+				goto malformed;
 			m->rapid_commit = true;
 			break;
 		case OPT_IA_PD:
 			if (parse_ia_pd(c, d, n, &m->ia))
-				return -1;
+				goto malformed;
 			break;
 		case OPT_SOL_MAX_RT:
 			if (n != 4)
-				return -1;
+				goto malformed;
 			m->sol_max_rt = get_u32(d);
 			break;
 		default:
 			break;
 		}
 	}
-	if (r < 0)
-		return -1;
+	if (r < 0) {
+		snprintf(m->bad, sizeof(m->bad), "an option runs past its end");
+		return -EBADMSG;
+	}
 	if (!m->client_id || m->client_id_len != c->duid_len ||
 	    memcmp(m->client_id, c->duid, c->duid_len))
-		return -1;
-	if (!m->server_id || !m->server_id_len || m->server_id_len > SERVER_ID_MAX)
-		return -1;
+		return -ENOENT;
+	if (!m->server_id || !m->server_id_len || m->server_id_len > SERVER_ID_MAX) {
+		snprintf(m->bad, sizeof(m->bad), "no usable Server Identifier");
+		return -EBADMSG;
+	}
 	return 0;
+malformed:
+	snprintf(m->bad, sizeof(m->bad), "option %u is malformed", code);
+	return -EBADMSG;
 }
 
 static bool ia_failed(struct dhcp6_client *c, const struct msg *m)
@@ -588,12 +658,18 @@ static bool ia_failed(struct dhcp6_client *c, const struct msg *m)
 		set_err_status(c, m->ia.status, m->ia.status_msg, m->ia.status_msg_len);
 		return true;
 	}
+	if (!m->ia.found && m->ia.discarded) {
+		snprintf(c->err, sizeof(c->err), "server sent an IA_PD with %s (discarded, RFC 8415 21.21)",
+			 m->ia.why);
+		return true;
+	}
 	if (!m->ia.found) {
 		set_err(c, "server sent no IA_PD");
 		return true;
 	}
 	if (!m->ia.have_best) {
-		set_err(c, "server sent no usable prefix");
+		snprintf(c->err, sizeof(c->err), "server sent no usable prefix%s%s", m->ia.why[0] ? ": " : "",
+			 m->ia.why);
 		return true;
 	}
 	return false;
@@ -772,14 +848,27 @@ void dhcp6_start(struct dhcp6_client *c, uint64_t now_ms)
 	run(c, now_ms);
 }
 
-void dhcp6_restore(struct dhcp6_client *c, const struct dhcp6_lease *l)
+int dhcp6_restore(struct dhcp6_client *c, const struct dhcp6_lease *l)
 {
 	struct dhcp6_lease *k = &c->lease;
+	struct ip_prefix p = l->prefix;
+	char why[128];
 
-	if (c->state != DHCP6_IDLE || k->valid || !l->valid || l->prefix.addr.family != AF_INET6 ||
-	    !l->prefix.len || l->prefix.len > 128 || !l->valid_s || !l->server_id_len ||
-	    l->server_id_len > sizeof(k->server_id))
-		return;
+	if (c->state != DHCP6_IDLE || k->valid)
+		return -EBUSY;
+	prefix_mask(&p);
+	if (!l->valid) {
+		set_err(c, "saved lease refused: not a lease");
+		return -EINVAL;
+	}
+	if (lease_problem(&p, l->valid_s, why, sizeof(why))) {
+		snprintf(c->err, sizeof(c->err), "saved lease refused: %s", why);
+		return -EINVAL;
+	}
+	if (!l->server_id_len || l->server_id_len > sizeof(k->server_id)) {
+		set_err(c, "saved lease refused: no usable server DUID");
+		return -EINVAL;
+	}
 	*k = *l;
 	prefix_mask(&k->prefix);
 	if (k->preferred_s > k->valid_s)
@@ -796,6 +885,7 @@ void dhcp6_restore(struct dhcp6_client *c, const struct dhcp6_lease *l)
 	c->t2_at = add_s(k->obtained_ms, k->t2_s);
 	c->valid_at = add_s(k->obtained_ms, k->valid_s);
 	c->changed = true;
+	return 0;
 }
 
 void dhcp6_stop(struct dhcp6_client *c, uint64_t now_ms)
@@ -818,12 +908,17 @@ void dhcp6_stop(struct dhcp6_client *c, uint64_t now_ms)
 void dhcp6_input(struct dhcp6_client *c, const uint8_t *pkt, size_t len, uint64_t now_ms)
 {
 	struct msg m;
+	int r;
 
 	if (!pkt || len < 4 || c->state == DHCP6_IDLE || c->state == DHCP6_BOUND || !c->rc)
 		return;
 	if ((pkt[0] != MSG_ADVERTISE && pkt[0] != MSG_REPLY) || memcmp(pkt + 1, c->xid, 3))
 		return;
-	if (parse(c, pkt, len, &m))
+	r = parse(c, pkt, len, &m);
+	if (r == -EBADMSG)
+		snprintf(c->err, sizeof(c->err), "ignored a malformed %s: %s",
+			 pkt[0] == MSG_ADVERTISE ? "Advertise" : "Reply", m.bad);
+	if (r)
 		return;
 	/* RFC 8415 21.24: processed even from a message otherwise ignored */
 	if (m.sol_max_rt >= 60 && m.sol_max_rt <= 86400) {

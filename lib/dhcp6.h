@@ -51,9 +51,10 @@ void dhcp6_start(struct dhcp6_client *c, uint64_t now_ms);
 /*
  * A lease kept from an earlier run (its lifetimes counted from l->obtained_ms): the client
  * holds it while idle, expires it on time, and the next dhcp6_start confirms it (Rebind).
- * Ignored unless the client is idle with no lease and l is a valid IPv6 prefix.
+ * -EBUSY unless the client is idle with no lease; -EINVAL (dhcp6_last_error says why) unless
+ * l is a prefix a server could have delegated (IPv6, /32 to /64, valid lifetime, server DUID).
  */
-void dhcp6_restore(struct dhcp6_client *c, const struct dhcp6_lease *l);
+int dhcp6_restore(struct dhcp6_client *c, const struct dhcp6_lease *l);
 /* Give the prefix back (Release, a few retransmissions) and go idle. */
 void dhcp6_stop(struct dhcp6_client *c, uint64_t now_ms);
 

@@ -26,6 +26,7 @@ struct uplink_facts {
 
 	bool has_prefix;       /* ipoe: the RA /64 or the delegated prefix; pppoe: delegated */
 	struct ip_prefix prefix;
+	char pd_error[160];    /* no delegated prefix: why (what the DHCPv6 client refused), or "" */
 	bool has_addr6;        /* ipoe: the WAN's global address (when no token decides it) */
 	struct in6_addr addr6;
 	bool has_gw6;          /* ipoe: the RA router; pppoe: the peer's link-local address */

@@ -234,21 +234,50 @@ static void add_source_rule(struct planner *pl, const struct cfg_uplink *u,
 
 /* ---- per uplink kind ---- */
 
+/*
+ * A delegated prefix fit for use, or NULL: a DHCPv6 server can delegate anything, and the
+ * planner trusts no caller to have checked it.
+ */
+static const struct ip_prefix *pd_prefix(struct planner *pl, const struct cfg_uplink *u)
+{
+	const struct uplink_facts *f = facts_of(pl, u);
+
+	return f->has_prefix && !prefix_pd_problem(&f->prefix) ? &f->prefix : NULL;
+}
+
+static bool ipoe_prefix(struct planner *pl, const struct cfg_uplink *u, struct ip_prefix *out)
+{
+	const struct uplink_facts *f = facts_of(pl, u);
+
+	if (u->prefix_source == CFG_PREFIX_STATIC) {
+		*out = u->prefix;
+		return true;
+	}
+	if (u->prefix_source == CFG_PREFIX_DHCPV6_PD) {
+		if (!pd_prefix(pl, u))
+			return false;
+		*out = *pd_prefix(pl, u);
+		prefix_mask(out);
+		return true;
+	}
+	if (f->has_prefix) {
+		*out = f->prefix;
+		return true;
+	}
+	return false;
+}
+
 /* The IPv6 address an ipoe WAN has (prefix + token, or as observed). */
 static bool ipoe_local6(struct planner *pl, const struct cfg_uplink *u, struct in6_addr *out)
 {
 	const struct uplink_facts *f = facts_of(pl, u);
 	struct ip_prefix pfx;
 
-	if (u->prefix_source == CFG_PREFIX_STATIC) {
-		pfx = u->prefix;
-	} else if (f->has_prefix) {
-		pfx = f->prefix;
-	} else if (f->has_addr6) {
+	if (!ipoe_prefix(pl, u, &pfx)) {
+		if (!f->has_addr6)
+			return false;
 		*out = f->addr6;
 		return true;
-	} else {
-		return false;
 	}
 	if (!u->has_token) {
 		if (f->has_addr6) {
@@ -262,19 +291,44 @@ static bool ipoe_local6(struct planner *pl, const struct cfg_uplink *u, struct i
 	return true;
 }
 
-static bool ipoe_prefix(struct planner *pl, const struct cfg_uplink *u, struct ip_prefix *out)
+/*
+ * A PD uplink without a prefix it can use waits, and says why (the client's last refusal, or
+ * what is wrong with the prefix), unless it carries IPv4 too: that must not stop for it.
+ */
+static void pd_wait(struct planner *pl, const struct cfg_uplink *u, struct plan_uplink *pu)
 {
 	const struct uplink_facts *f = facts_of(pl, u);
+	char buf[PREFIX_STRLEN];
 
-	if (u->prefix_source == CFG_PREFIX_STATIC) {
-		*out = u->prefix;
-		return true;
-	}
-	if (f->has_prefix) {
-		*out = f->prefix;
-		return true;
-	}
-	return false;
+	if (pd_prefix(pl, u) || cfg_uplink_has_ipv4(u))
+		return;
+	if (f->has_prefix)
+		state(pu, PLAN_WAITING, "delegated prefix %s not used: %s", prefix_fmt(&f->prefix, buf),
+		      prefix_pd_problem(&f->prefix));
+	else if (f->pd_error[0])
+		state(pu, PLAN_WAITING, "no delegated prefix: %s", f->pd_error);
+	else
+		return;
+	pu->ready = false;
+}
+
+/*
+ * RFC 7084 WPD-5: packets to the parts of the delegated prefix no LAN uses are refused here
+ * rather than sent back to the ISP, which would return them until their hop limit runs out.
+ * In the main table, which the first rule consults; the LAN's /64 routes are more specific,
+ * and the highest metric lets any route the operator adds for the prefix win.
+ */
+static void add_pd_unreachable(struct planner *pl, const struct cfg_uplink *u, const struct ip_prefix *pd)
+{
+	struct plan_route *r = PUSH(pl, &pl->p->routes);
+
+	if (!r)
+		return;
+	r->table = RT_TABLE_MAIN;
+	r->dst = *pd;
+	r->type = PLAN_RT_UNREACHABLE;
+	r->metric = PLAN_PD_UNREACHABLE_METRIC;
+	r->uplink = u->name;
 }
 
 /* The pd-lan address: the pd-subnet'th /64 of the delegated prefix + pd-iid. */
@@ -282,18 +336,19 @@ static void plan_pd_lan(struct planner *pl, const struct cfg_uplink *u, const st
 			struct plan_uplink *pu)
 {
 	struct ip_prefix a = *pd;
-	unsigned room = 64 - pd->len;
+	unsigned room;
 
+	add_pd_unreachable(pl, u, pd);
 	if (!u->pd_lan[0])
 		return;
-	if (room < 16 && u->pd_subnet >> room) {
+	room = PD_MAX_LEN - pd->len; /* pd_prefix() keeps len in PD_MIN_LEN..PD_MAX_LEN */
+	if ((room < 32 && u->pd_subnet >> room) || addr_set_bits(a.addr.b, pd->len, room, u->pd_subnet)) {
 		char buf[PREFIX_STRLEN];
 
 		state(pu, PLAN_DOWN, "pd-subnet %u does not fit in the delegated %s", u->pd_subnet,
 		      prefix_fmt(pd, buf));
 		return;
 	}
-	addr_set_bits(a.addr.b, pd->len, room, u->pd_subnet);
 	memcpy(a.addr.b + 8, u->pd_iid.s6_addr + 8, 8);
 	a.len = 64;
 	add_addr(pl, u, u->pd_lan, &a, true);
@@ -354,6 +409,8 @@ static void plan_ipoe(struct planner *pl, const struct cfg_uplink *u, struct pla
 	}
 	pu->has_local6 = ipoe_local6(pl, u, &pu->local6);
 	pu->ready = uplink_link_ok(pl, u, pu);
+	if (pu->ready && u->prefix_source == CFG_PREFIX_DHCPV6_PD)
+		pd_wait(pl, u, pu);
 	if (ipoe_prefix(pl, u, &pfx)) {
 		if (u->prefix_source == CFG_PREFIX_DHCPV6_PD)
 			plan_pd_lan(pl, u, &pfx, pu);
@@ -415,11 +472,18 @@ static void plan_pppoe(struct planner *pl, const struct cfg_uplink *u, struct pl
 		}
 	}
 	if (u->ipv6) {
+		const struct ip_prefix *pd = u->dhcpv6_pd ? pd_prefix(pl, u) : NULL;
+
+		if (pu->ready && u->dhcpv6_pd)
+			pd_wait(pl, u, pu);
 		add_route(pl, u, u->table, AF_INET6, NULL, u->ifname, routed(pl, u, pu));
-		if (f->has_prefix) {
+		if (pd) {
+			struct ip_prefix pfx = *pd;
+
+			prefix_mask(&pfx);
 			if (routed(pl, u, pu))
-				add_source_rule(pl, u, &f->prefix);
-			plan_pd_lan(pl, u, &f->prefix, pu);
+				add_source_rule(pl, u, &pfx);
+			plan_pd_lan(pl, u, &pfx, pu);
 		}
 	}
 }

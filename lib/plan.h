@@ -161,6 +161,9 @@ struct plan {
 #define PLAN_PRIO_CLASS 512     /* + class index: fwmark <policy chain mark> */
 #define PLAN_PRIO_SPAN 768
 
+/* The unreachable route for a delegated prefix: the last resort (as OpenWrt's). */
+#define PLAN_PD_UNREACHABLE_METRIC 2147483647u
+
 /* 0, or -ENOMEM / -EINVAL (with e) for an inconsistent config or facts. */
 int plan_build(const struct config *cfg, const struct facts *facts, struct plan *out,
 	       struct ul_err *e);

@@ -153,6 +153,7 @@ static void lease_load(struct daemon *d, size_t i)
 	if (n != 6 || prefix_parse(&l.prefix, pfx, AF_INET6, false) ||
 	    strlen(sid) % 2 || strlen(sid) / 2 > sizeof(l.server_id)) {
 		log_warn("uplink %s: ignoring %s: not a saved lease", u->name, path);
+		unlink(path);
 		return;
 	}
 	if (valid_until <= now)
@@ -169,7 +170,12 @@ static void lease_load(struct daemon *d, size_t i)
 	l.valid_s = (uint32_t)(valid_until - now);
 	l.preferred_s = pref_until > now ? (uint32_t)(pref_until - now) : 0;
 	l.obtained_ms = now_ms();
-	dhcp6_restore(d->rt[i].pd, &l);
+	/* written by an uplinkd that trusted its server more: a bad lease must not come back */
+	if (dhcp6_restore(d->rt[i].pd, &l)) {
+		log_warn("uplink %s: %s (%s, removed)", u->name, dhcp6_last_error(d->rt[i].pd), path);
+		unlink(path);
+		return;
+	}
 	log_info("uplink %s: confirming the saved delegated prefix %s (valid %us more)", u->name, pfx,
 		 l.valid_s);
 }
@@ -224,6 +230,9 @@ static void pd_flush(struct daemon *d, size_t i)
 		strlcpy_ul(rt->pd_error, dhcp6_last_error(rt->pd), sizeof(rt->pd_error));
 		if (rt->pd_error[0])
 			log_warn("uplink %s: DHCPv6 on %s: %s", u->name, pd_dev(u), rt->pd_error);
+		/* without a lease it is why the uplink waits (pd_fact) */
+		if (!dhcp6_lease(rt->pd)->valid)
+			d->dirty = true;
 	}
 	due = dhcp6_deadline(rt->pd);
 	timer_disarm(&rt->pd_timer);
@@ -477,8 +486,10 @@ void pd_fact(struct daemon *d, size_t i, struct uplink_facts *uf)
 	if (!d->rt[i].pd && (give_back(d, i) || !client_of(d, i)))
 		return;
 	l = dhcp6_lease(d->rt[i].pd);
-	if (!l->valid)
+	if (!l->valid) {
+		strlcpy_ul(uf->pd_error, dhcp6_last_error(d->rt[i].pd), sizeof(uf->pd_error));
 		return;
+	}
 	uf->has_prefix = true;
 	uf->prefix = l->prefix;
 }

@@ -21,6 +21,7 @@
  *     7  the last packet again
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,7 +144,8 @@ static void check_state(struct fz *f)
 		ensure(l->valid);
 	if (l->valid) {
 		ensure(l->prefix.addr.family == AF_INET6);
-		ensure(l->prefix.len >= 1 && l->prefix.len <= 128);
+		/* what the planner and the unreachable route can take: /32 to /64 */
+		ensure(!prefix_pd_problem(&l->prefix));
 		ensure(!prefix_has_host_bits(&l->prefix));
 		ensure(l->valid_s > 0 && l->preferred_s <= l->valid_s);
 		ensure(l->t1_s >= 1 && l->t1_s <= l->t2_s && l->t2_s <= l->valid_s);
@@ -213,7 +215,8 @@ static void restore(struct fz *f, const uint8_t *d)
 	l.server_id_len = d[35];
 	for (size_t k = 0; k < l.server_id_len && k < sizeof(l.server_id); k++)
 		l.server_id[k] = (uint8_t)(k * 13 + d[35]);
-	dhcp6_restore(f->c, &l);
+	if (dhcp6_restore(f->c, &l) == -EINVAL)
+		ensure(!strncmp(dhcp6_last_error(f->c), "saved lease refused: ", 21));
 	dhcp6_tick(f->c, f->now);
 }
 

@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -672,7 +673,7 @@ START_TEST(t1_t2_defaults)
 		p_opt(&p, 14, NULL, 0);
 		dhcp6_input(c, p.b, p.len, t + 10);
 		ck_assert_int_eq(dhcp6_state(c), DHCP6_SOLICIT);
-		ck_assert_str_eq(dhcp6_last_error(c), "server sent no IA_PD");
+		ck_assert_str_eq(dhcp6_last_error(c), "server sent an IA_PD with T1 2000 > T2 1000 (discarded, RFC 8415 21.21)");
 	}
 	dhcp6_free(c);
 }
@@ -1165,6 +1166,148 @@ START_TEST(malformed)
 }
 END_TEST
 
+/* An Advertise answering o with one IA_PD (t1, t2) holding one IA Prefix. */
+static void p_offer(struct pkt *p, uint8_t type, const struct out *o, uint32_t t1, uint32_t t2,
+		    uint32_t pref, uint32_t valid, uint8_t len, const char *prefix)
+{
+	size_t ia;
+
+	p_head(p, type, o->b, srv_a, sizeof(srv_a));
+	ia = p_ia_pd(p, IAID, t1, t2);
+	p_iaprefix(p, pref, valid, len, prefix);
+	p_close(p, ia);
+}
+
+/*
+ * What an on-link host answering first may hand out: never taken, and the client says why.
+ * A /72 or /128 crashed uplinkd's planner; its lease was saved first, so every restart did too.
+ */
+START_TEST(hostile_offers)
+{
+	static const struct {
+		uint32_t t1, t2, pref, valid;
+		uint8_t len;
+		const char *prefix, *why;
+	} v[] = {
+		{ 0, 0, 200, 400, 72, "2001:db8:1200::",
+		  "server sent no usable prefix: 2001:db8:1200::/72 is longer than /64: no /64 for a LAN in it" },
+		{ 0, 0, 200, 400, 128, "2001:db8:1200::1",
+		  "server sent no usable prefix: 2001:db8:1200::1/128 is longer than /64: no /64 for a LAN in it" },
+		{ 0, 0, 200, 400, 0, "::",
+		  "server sent no usable prefix: ::/0 is shorter than /32: more than any ISP delegates" },
+		{ 0, 0, 200, 400, 200, "2001:db8:1200::",
+		  "server sent no usable prefix: prefix length 200" },
+		{ 0, 0, 0, 0, 56, "2001:db8:1200::",
+		  "server sent no usable prefix: 2001:db8:1200::/56 has valid lifetime 0" },
+		{ 0, 0, 500, 400, 56, "2001:db8:1200::",
+		  "server sent no usable prefix: 2001:db8:1200::/56 has preferred lifetime 500 > valid 400" },
+		{ 300, 200, 200, 400, 56, "2001:db8:1200::",
+		  "server sent an IA_PD with T1 300 > T2 200 (discarded, RFC 8415 21.21)" },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		for (int reply = 0; reply < 2; reply++) {
+			struct dhcp6_client *c = mk_client(56);
+			struct out o;
+			struct pkt p;
+			uint64_t t = solicit(c, &o);
+
+			p_offer(&p, reply ? 7 : 2, &o, v[i].t1, v[i].t2, v[i].pref, v[i].valid, v[i].len,
+				v[i].prefix);
+			if (reply)
+				p_opt(&p, 14, NULL, 0);
+			dhcp6_input(c, p.b, p.len, t + 5);
+			ck_assert_int_eq(dhcp6_state(c), DHCP6_SOLICIT);
+			ck_assert(!dhcp6_lease(c)->valid);
+			ck_assert(!dhcp6_lease_changed(c));
+			ck_assert_msg(!strcmp(dhcp6_last_error(c), v[i].why), "case %zu: %s", i,
+				      dhcp6_last_error(c));
+			/* and it goes on soliciting, at its pace */
+			t = dhcp6_deadline(c);
+			dhcp6_tick(c, t);
+			expect(c, 1, &o);
+			dhcp6_free(c);
+		}
+	}
+}
+END_TEST
+
+/* Bound to a /56, the Renew's Reply hands a /72: the /56 stays until the server does better. */
+START_TEST(hostile_renew)
+{
+	struct dhcp6_client *c = mk_client(56);
+	struct out o;
+	struct pkt p;
+	uint64_t t = get_bound(c, 100, 160, 200, 400);
+
+	dhcp6_tick(c, t + 100 * 1000);
+	expect(c, 5, &o);
+	p_offer(&p, 7, &o, 100, 160, 200, 400, 72, "2001:db8:1200::");
+	dhcp6_input(c, p.b, p.len, t + 100 * 1000 + 5);
+	ck_assert_int_eq(dhcp6_state(c), DHCP6_RENEW);
+	ck_assert_str_eq(lease_prefix(c), "2001:db8:1200::/56");
+	ck_assert(!dhcp6_lease_changed(c));
+	ck_assert_str_eq(dhcp6_last_error(c),
+			 "server sent no usable prefix: 2001:db8:1200::/72 is longer than /64: no /64 for a LAN in it");
+	/* a new prefix at every Renew is the server's right: taken, and the error is gone */
+	p_offer(&p, 7, &o, 100, 160, 200, 400, 56, "2001:db8:3400::");
+	dhcp6_input(c, p.b, p.len, t + 100 * 1000 + 6);
+	ck_assert_int_eq(dhcp6_state(c), DHCP6_BOUND);
+	ck_assert_str_eq(lease_prefix(c), "2001:db8:3400::/56");
+	ck_assert(dhcp6_lease_changed(c));
+	ck_assert_str_eq(dhcp6_last_error(c), "");
+	dhcp6_free(c);
+}
+END_TEST
+
+/* A message for us (our transaction) that does not parse: ignored, and said so. */
+START_TEST(truncated_says_why)
+{
+	struct dhcp6_client *c = mk_client(56);
+	struct out o;
+	struct pkt p;
+	uint64_t t = solicit(c, &o);
+
+	p_offer(&p, 2, &o, 0, 0, 200, 400, 56, "2001:db8:1200::");
+	p.b[p.len - 43] = 0xff; /* the IA_PD's length now runs past the message */
+	dhcp6_input(c, p.b, p.len, t + 5);
+	ck_assert_int_eq(dhcp6_state(c), DHCP6_SOLICIT);
+	ck_assert_str_eq(dhcp6_last_error(c), "ignored a malformed Advertise: an option runs past its end");
+	dhcp6_free(c);
+}
+END_TEST
+
+/* A saved lease is no more trusted than the server that sent it. */
+START_TEST(restore_refuses)
+{
+	static const struct {
+		const char *prefix;
+		uint32_t valid_s;
+		const char *why;
+	} v[] = {
+		{ "2001:db8:1200::/72", 300, "saved lease refused: 2001:db8:1200::/72 is longer than /64: no /64 for a LAN in it" },
+		{ "2001:db8:1200::1/128", 300, "saved lease refused: 2001:db8:1200::1/128 is longer than /64: no /64 for a LAN in it" },
+		{ "::/0", 300, "saved lease refused: ::/0 is shorter than /32: more than any ISP delegates" },
+		{ "2001:db8:1200::/56", 0, "saved lease refused: 2001:db8:1200::/56 has valid lifetime 0" },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct dhcp6_client *c = mk_client(0);
+		struct dhcp6_lease l = { .valid = true, .preferred_s = 0, .valid_s = v[i].valid_s,
+					 .t1_s = 100, .t2_s = 160, .obtained_ms = T0 };
+
+		ck_assert_int_eq(prefix_parse(&l.prefix, v[i].prefix, AF_INET6, false), 0);
+		memcpy(l.server_id, srv_a, sizeof(srv_a));
+		l.server_id_len = sizeof(srv_a);
+		ck_assert_int_eq(dhcp6_restore(c, &l), -EINVAL);
+		ck_assert(!dhcp6_lease(c)->valid);
+		ck_assert(!dhcp6_lease_changed(c));
+		ck_assert_str_eq(dhcp6_last_error(c), v[i].why);
+		dhcp6_free(c);
+	}
+}
+END_TEST
+
 START_TEST(retransmission)
 {
 	struct dhcp6_client *c = mk_client(56);
@@ -1345,6 +1488,10 @@ static Suite *dhcp6_suite(void)
 	tcase_add_test(tc, restore);
 	tcase_add_test(tc, wrong_ids);
 	tcase_add_test(tc, malformed);
+	tcase_add_test(tc, hostile_offers);
+	tcase_add_test(tc, hostile_renew);
+	tcase_add_test(tc, truncated_says_why);
+	tcase_add_test(tc, restore_refuses);
 	tcase_add_test(tc, retransmission);
 	tcase_add_test(tc, start_delay);
 	tcase_add_test(tc, api_edges);

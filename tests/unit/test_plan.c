@@ -463,6 +463,142 @@ START_TEST(pd_gives_lan_its_subnet)
 }
 END_TEST
 
+#define PD_CONF "conf/examples/pppoe-ipv4-ipv6-pd.conf"
+
+static const struct plan_route *find_route_to(const struct plan *p, const char *dst, uint32_t table)
+{
+	struct ip_prefix want;
+
+	ck_assert_int_eq(prefix_parse(&want, dst, AF_UNSPEC, false), 0);
+	for (size_t i = 0; i < p->routes.n; i++) {
+		if (p->routes.v[i].table == table && !prefix_cmp(&p->routes.v[i].dst, &want))
+			return &p->routes.v[i];
+	}
+	return NULL;
+}
+
+static size_t n_addrs_on(const struct plan *p, const char *dev)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->addrs.n; i++)
+		n += !strcmp(p->addrs.v[i].dev, dev);
+	return n;
+}
+
+/* RFC 7084 WPD-5: the delegated prefix is unreachable, but for the LAN's /64 (more specific). */
+START_TEST(pd_unreachable_route)
+{
+	const char *kv[] = { "ocn6.prefix=2001:db8:aa00:100::/56", "ocn6.gateway6=fe80::1", NULL };
+	const char *none[] = { "ocn6.gateway6=fe80::1", NULL };
+	const struct plan_route *r;
+	struct strbuf sb = { 0 };
+	struct config *cfg;
+	struct plan p;
+
+	build(PD_CONF, kv, &cfg, &p);
+	r = find_route_to(&p, "2001:db8:aa00:100::/56", 254);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->type, PLAN_RT_UNREACHABLE);
+	ck_assert_str_eq(r->uplink, "ocn6");
+	/* only in the main table: the rule "lookup main suppress_prefixlength 0" comes first */
+	for (size_t i = 0, n = 0; i < p.routes.n; i++) {
+		n += p.routes.v[i].dst.len != 0;
+		ck_assert_uint_le(n, 1);
+	}
+	plan_print(&p, &sb);
+	ck_assert_ptr_nonnull(strstr(sb.s, "ip -6 route add unreachable 2001:db8:aa00:100::/56 proto 117 metric "));
+	sb_free(&sb);
+	plan_free(&p);
+	cfg_free(cfg);
+	/* no lease, no route */
+	build(PD_CONF, none, &cfg, &p);
+	ck_assert_ptr_null(find_route_to(&p, "2001:db8:aa00:100::/56", 254));
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
+/*
+ * A delegated prefix that cannot be used, handed to the planner whatever checked it before:
+ * the uplink waits with the reason, nothing of the prefix is planned, and nothing crashes
+ * (a /72 made "64 - len" wrap and the pd-lan address be written far past its 16 bytes).
+ */
+START_TEST(pd_refuses_unusable_prefix)
+{
+	static const struct {
+		const char *prefix;
+		unsigned subnet;
+		const char *why;
+		bool routed; /* a usable prefix not fit for the LAN is still refused here (WPD-5) */
+	} v[] = {
+		{ "2001:db8:aa00:100::/72", 0,
+		  "delegated prefix 2001:db8:aa00:100::/72 not used: longer than /64: no /64 for a LAN in it", false },
+		{ "2001:db8:aa00:100::1/128", 0,
+		  "delegated prefix 2001:db8:aa00:100::1/128 not used: longer than /64: no /64 for a LAN in it", false },
+		{ "::/0", 0, "delegated prefix ::/0 not used: shorter than /32: more than any ISP delegates", false },
+		{ "2001:db8:aa00:100::/64", 1, "pd-subnet 1 does not fit in the delegated 2001:db8:aa00:100::/64", true },
+		{ "2001:db8:aa00:100::/56", 256, "pd-subnet 256 does not fit in the delegated 2001:db8:aa00:100::/56", true },
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct config *cfg = load(PD_CONF);
+		struct cfg_uplink *u = (struct cfg_uplink *)cfg_find_uplink(cfg, "ocn6");
+		const struct plan_uplink *pu;
+		struct ul_err e = { "" };
+		struct facts f;
+		struct plan p;
+
+		u->pd_subnet = v[i].subnet;
+		set_facts(&f, cfg, (const char *[]){ "ocn6.gateway6=fe80::1", NULL });
+		f.u[u->index].has_prefix = true;
+		ck_assert_int_eq(prefix_parse(&f.u[u->index].prefix, v[i].prefix, AF_INET6, true), 0);
+		ck_assert_int_eq(plan_build(cfg, &f, &p, &e), 0);
+		pu = &p.uplinks[u->index];
+		ck_assert_msg(pu->state == PLAN_WAITING || pu->state == PLAN_DOWN, "%s: %s", v[i].prefix,
+			      plan_state_name(pu->state));
+		ck_assert_str_eq(pu->reason, v[i].why);
+		ck_assert(!pu->usable);
+		ck_assert_uint_eq(n_addrs_on(&p, "eth0"), 0);
+		ck_assert(!find_route_to(&p, v[i].prefix, 254) == !v[i].routed);
+		ck_assert_ptr_null(p.default6);
+		plan_free(&p);
+		facts_free(&f);
+		cfg_free(cfg);
+	}
+}
+END_TEST
+
+/* The DHCPv6 client refused what the server offered: status says why the uplink waits. */
+START_TEST(pd_error_is_the_reason)
+{
+	struct config *cfg = load(PD_CONF);
+	const struct cfg_uplink *u = cfg_find_uplink(cfg, "ocn6");
+	struct ul_err e = { "" };
+	struct facts f;
+	struct plan p;
+
+	set_facts(&f, cfg, (const char *[]){ "ocn6.gateway6=fe80::1", NULL });
+	snprintf(f.u[u->index].pd_error, sizeof(f.u[u->index].pd_error), "%s",
+		 "server sent no usable prefix: 2001:db8::/72 is longer than /64");
+	ck_assert_int_eq(plan_build(cfg, &f, &p, &e), 0);
+	ck_assert_int_eq(p.uplinks[u->index].state, PLAN_WAITING);
+	ck_assert_str_eq(p.uplinks[u->index].reason,
+			 "no delegated prefix: server sent no usable prefix: 2001:db8::/72 is longer than /64");
+	ck_assert(!p.uplinks[u->index].usable);
+	plan_free(&p);
+	/* with a prefix, an old error says nothing */
+	f.u[u->index].has_prefix = true;
+	ck_assert_int_eq(prefix_parse(&f.u[u->index].prefix, "2001:db8:aa00:100::/56", AF_INET6, false), 0);
+	ck_assert_int_eq(plan_build(cfg, &f, &p, &e), 0);
+	ck_assert_int_eq(p.uplinks[u->index].state, PLAN_UP);
+	ck_assert(p.uplinks[u->index].usable);
+	plan_free(&p);
+	facts_free(&f);
+	cfg_free(cfg);
+}
+END_TEST
+
 /* 64 static uplinks on VLANs, 1000 policies, a 100 000-prefix destination set. */
 START_TEST(scaled_config)
 {
@@ -528,6 +664,9 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, wan_forward_passes_rfc4890_icmpv6_only);
 	tcase_add_test(tc, ipip6_local_uses_token);
 	tcase_add_test(tc, pd_gives_lan_its_subnet);
+	tcase_add_test(tc, pd_unreachable_route);
+	tcase_add_test(tc, pd_refuses_unusable_prefix);
+	tcase_add_test(tc, pd_error_is_the_reason);
 	tcase_add_test(tc, scaled_config);
 	suite_add_tcase(s, tc);
 	return s;
