@@ -404,68 +404,69 @@ static bool isolate(const struct config *cfg, struct facts *f, const char *uplin
 	return true;
 }
 
-int apply_run(struct applier *a, const struct config *cfg, const struct apply_opts *o,
-	      struct plan *plan, struct apply_result *res, struct ul_err *e)
+int apply_observe(struct applier *a, const struct config *cfg, const char *run_dir,
+		  struct observation *obs, struct ul_err *e)
+{
+	int r;
+
+	memset(obs, 0, sizeof(*obs));
+	a->k->ops->stats(a->k, &obs->stats0);
+	r = state_load(run_dir, &obs->own, e);
+	if (r)
+		return r;
+	r = a->k->ops->dump(a->k, &a->kv, (uint8_t)cfg->route_protocol, e);
+	if (!r)
+		r = facts_init(&obs->facts, cfg);
+	if (r) {
+		observation_free(obs);
+		return r;
+	}
+	forget_gone_devs(&obs->own, &a->kv);
+	facts_observe(cfg, &a->kv, &obs->own, NULL, &obs->facts);
+	return 0;
+}
+
+void observation_free(struct observation *obs)
+{
+	facts_free(&obs->facts);
+	state_free(&obs->own);
+}
+
+/* uplinkctl: AFTR names resolved here (the daemon resolves them without blocking its loop). */
+static void resolve_aftrs(struct applier *a, const struct config *cfg, struct facts *f)
+{
+	for (size_t i = 0; i < cfg->n_uplinks; i++) {
+		const struct cfg_uplink *u = &cfg->uplinks[i];
+		const struct kv_link *tnl = kview_link_by_name(&a->kv, u->ifname);
+		struct in6_addr found[8];
+		const struct in6_addr *pick;
+		int n;
+
+		if (u->type != CFG_DSLITE || !u->aftr_name || u->disabled || f->u[i].has_aftr)
+			continue;
+		n = resolve_aaaa(u->aftr_name, found, ARRAY_SIZE(found), NULL);
+		pick = n > 0 ? resolve_pick(found, (size_t)n, tnl ? &tnl->remote : NULL) : NULL;
+		if (pick) {
+			f->u[i].has_aftr = true;
+			f->u[i].aftr = *pick;
+		}
+	}
+}
+
+int apply_converge(struct applier *a, const struct config *cfg, struct observation *obs,
+		   const struct apply_opts *o, struct plan *plan, struct apply_result *res,
+		   struct ul_err *e)
 {
 	uint8_t proto = (uint8_t)cfg->route_protocol;
-	struct kernel_stats s0;
-	struct in6_addr *aftr_buf = NULL;
-	const struct in6_addr **aftr = NULL;
-	struct observe_extra local = { 0 };
-	struct own_state own;
-	struct facts facts = { 0 };
+	struct own_state *own = &obs->own;
 	struct changes ch = { 0 };
 	bool planned = false;
 	int r, m;
 
 	memset(res, 0, sizeof(*res));
-	a->k->ops->stats(a->k, &s0);
 	memset(plan, 0, sizeof(*plan));
-	r = state_load(o->run_dir, &own, e);
-	if (r)
-		return r;
-	r = a->k->ops->dump(a->k, &a->kv, proto, e);
-	if (r)
-		goto out;
-	forget_gone_devs(&own, &a->kv);
-	r = facts_init(&facts, cfg);
-	if (r)
-		goto out;
-	if (!o->extra) {
-		/* Oneshot: resolve the AFTR names here; a failure leaves DS-Lite waiting. */
-		aftr_buf = calloc(cfg->n_uplinks + 1, sizeof(*aftr_buf));
-		aftr = calloc(cfg->n_uplinks + 1, sizeof(*aftr));
-		if (!aftr_buf || !aftr) {
-			r = -ENOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < cfg->n_uplinks; i++) {
-			const struct cfg_uplink *u = &cfg->uplinks[i];
-			const struct kv_link *tnl = kview_link_by_name(&a->kv, u->ifname);
-			struct in6_addr found[8];
-			const struct in6_addr *pick;
-			int n;
-
-			if (u->type != CFG_DSLITE || !u->aftr_name || u->disabled)
-				continue;
-			n = resolve_aaaa(u->aftr_name, found, ARRAY_SIZE(found), NULL);
-			pick = n > 0 ? resolve_pick(found, (size_t)n, tnl ? &tnl->remote : NULL) : NULL;
-			if (pick) {
-				aftr_buf[i] = *pick;
-				aftr[i] = &aftr_buf[i];
-			}
-		}
-		local.aftr = aftr;
-	}
-	facts_observe(cfg, &a->kv, &own, o->extra ? o->extra : &local, &facts);
-	if (o->adjust)
-		o->adjust(o->arg, cfg, &facts);
-	for (size_t i = 0; o->fault && i < cfg->n_uplinks; i++) {
-		if (o->fault[i] && o->fault[i][0])
-			strlcpy_ul(facts.u[i].fault, o->fault[i], sizeof(facts.u[i].fault));
-	}
-	own.protocol = cfg->route_protocol;
-	strlcpy_ul(own.nft_table, cfg->nft_table, sizeof(own.nft_table));
+	own->protocol = cfg->route_protocol;
+	strlcpy_ul(own->nft_table, cfg->nft_table, sizeof(own->nft_table));
 	/*
 	 * When the kernel refuses an uplink's object (or a foreign object stands in its way),
 	 * what was done is undone and the plan is made again without that uplink: one uplink's
@@ -474,11 +475,11 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 	for (;;) {
 		const char *culprit = NULL;
 
-		r = plan_build(cfg, &facts, plan, e);
+		r = plan_build(cfg, &obs->facts, plan, e);
 		if (r)
 			goto out;
 		planned = true;
-		read_sysctls(a, plan, &own);
+		read_sysctls(a, plan, own);
 		res->nft_hash = nft_table_hash(&plan->nft);
 		if (o->nft_known && o->nft_known_hash == res->nft_hash) {
 			m = 1;
@@ -489,7 +490,7 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 				goto out;
 			}
 		}
-		r = diff_build(plan, &a->kv, &own, m == 1, &ch, e);
+		r = diff_build(plan, &a->kv, own, m == 1, &ch, e);
 		if (r == -EEXIST)
 			culprit = ch.conflict_uplink;
 		if (!r && o->dry_run) {
@@ -505,8 +506,8 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 			goto out;
 		}
 		if (!r)
-			r = run_changes(a, &ch, plan, cfg->nft_table, proto, &own, o, res, &culprit, e);
-		if (!r || !isolate(cfg, &facts, culprit, e))
+			r = run_changes(a, &ch, plan, cfg->nft_table, proto, own, o, res, &culprit, e);
+		if (!r || !isolate(cfg, &obs->facts, culprit, e))
 			break;
 		changes_free(&ch);
 		plan_free(plan);
@@ -515,28 +516,45 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 		r = a->k->ops->dump(a->k, &a->kv, proto, e);
 		if (r)
 			goto out;
-		forget_gone_devs(&own, &a->kv);
+		forget_gone_devs(own, &a->kv);
 	}
 	if (!r && o->send_update)
-		r = send_updates(cfg, plan, &own, o, res, e);
+		r = send_updates(cfg, plan, own, o, res, e);
 	/* Saved also after a failed update: the kernel did change and the state must say so. */
 	if (ch.n || res->updates_sent || r) {
 		struct ul_err se;
 
-		if (state_save(o->run_dir, &own, &se) && !r)
+		if (state_save(o->run_dir, own, &se) && !r)
 			r = ul_errf(e, EIO, "%s", se.msg);
 	}
 out:
-	stats_into(a, res, &s0);
+	stats_into(a, res, &obs->stats0);
 	if (r == -ENOMEM && !e->msg[0])
 		ul_errf(e, ENOMEM, "out of memory");
 	if (r && planned)
 		plan_free(plan);
 	changes_free(&ch);
-	facts_free(&facts);
-	free(aftr_buf);
-	free(aftr);
-	state_free(&own);
+	return r;
+}
+
+int apply_run(struct applier *a, const struct config *cfg, const struct apply_opts *o,
+	      struct plan *plan, struct apply_result *res, struct ul_err *e)
+{
+	struct observation obs;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	memset(plan, 0, sizeof(*plan));
+	r = apply_observe(a, cfg, o->run_dir, &obs, e);
+	if (r)
+		return r;
+	resolve_aftrs(a, cfg, &obs.facts);
+	for (size_t i = 0; o->fault && i < cfg->n_uplinks; i++) {
+		if (o->fault[i] && o->fault[i][0])
+			strlcpy_ul(obs.facts.u[i].fault, o->fault[i], sizeof(obs.facts.u[i].fault));
+	}
+	r = apply_converge(a, cfg, &obs, o, plan, res, e);
+	observation_free(&obs);
 	return r;
 }
 

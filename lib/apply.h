@@ -19,8 +19,6 @@
 struct apply_opts {
 	const char *run_dir;
 	bool dry_run;
-	/* Facts only the daemon has; NULL: resolve AFTR names here, assume healthy. */
-	const struct observe_extra *extra;
 	/* Called with each change as it is made (or would be, with dry_run). */
 	void (*on_change)(void *arg, const char *line);
 	void *arg;
@@ -30,17 +28,12 @@ struct apply_opts {
 	 */
 	int (*send_update)(const struct cfg_uplink *u, const struct in6_addr *local, struct ul_err *e);
 	/*
-	 * Called between observing and planning, so the daemon can add what only it knows
-	 * (health, hold-downs, administrative state, resolved names).
-	 */
-	void (*adjust)(void *arg, const struct config *cfg, struct facts *f);
-	/*
 	 * The hash of the table the daemon last installed, when it knows nobody touched it
 	 * since (it watches nftables events): an unchanged plan then needs no query.
 	 */
 	bool nft_known;
 	uint64_t nft_known_hash;
-	/* Per uplink (NULL: none): a fault the caller still holds against it; left out, failed. */
+	/* apply_run: per uplink (NULL: none), a fault the caller still holds against it. */
 	const char *const *fault;
 };
 
@@ -64,6 +57,26 @@ void applier_init(struct applier *a, struct kernel *k);
 void applier_close(struct applier *a);
 
 /*
+ * The reconcile in phases: observe (read the kernel and what uplinkd owns, derive the facts),
+ * then the caller adds what only it knows to obs->facts (the daemon: health, hold-down,
+ * administrative state, AFTRs, delegated prefixes, held faults), then converge (plan once,
+ * diff, change; isolate an uplink the kernel refuses).  No callback runs in between.
+ */
+struct observation {
+	struct own_state own;
+	struct facts facts;
+	struct kernel_stats stats0;
+};
+
+int apply_observe(struct applier *a, const struct config *cfg, const char *run_dir,
+		  struct observation *obs, struct ul_err *e);
+void observation_free(struct observation *obs);
+int apply_converge(struct applier *a, const struct config *cfg, struct observation *obs,
+		   const struct apply_opts *o, struct plan *plan, struct apply_result *res,
+		   struct ul_err *e);
+
+/*
+ * observe + converge, for uplinkctl: AFTR names are resolved here.
  * Converges the kernel to cfg.  On success *plan holds the plan (plan_free it), and res what
  * was done.  An uplink whose device is missing, or one of whose objects the kernel refuses,
  * is left out (its plan_uplink says why: waiting, failed) and the rest is applied.  A failure

@@ -3,7 +3,7 @@
  * prefix (pppoe with dhcpv6-pd = yes, on the ppp interface once IPv6CP is up; ipoe with
  * prefix = dhcpv6-pd, on its device).  A UDP socket on port 546 bound to the interface, packets
  * to ff02::1:2 port 547 from its link-local address, one timer at the client's deadline.  The
- * delegated prefix is an observed fact: adjust() hands it to the planner, and every change of it
+ * delegated prefix is an observed fact: daemon_facts() hands it to the planner, and every change of it
  * (obtained, renewed as another, expired) is a reconcile.
  *
  * The lease outlives its interface: when the session drops the client stops asking but keeps

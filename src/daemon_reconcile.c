@@ -27,18 +27,14 @@ static void hold_expired(struct daemon *d, struct dtimer *t)
 }
 
 /*
- * Between observing and planning: add the daemon's facts, and step each uplink's hold-down
- * (lib/holddown.c) with what a preview plan says it would be without one.  Whether a held
- * uplink really stays out of use is the planner's call: never the last usable one.
+ * Between observing and planning: what only the daemon knows enters as facts (health,
+ * administrative state, delegated prefixes, resolved AFTRs, held faults, hold-down).
  */
-static void adjust(void *arg, const struct config *cfg, struct facts *f)
+static void daemon_facts(struct daemon *d, struct facts *f)
 {
-	struct daemon *d = arg;
 	uint64_t now = now_ms();
-	struct plan preview;
-	struct ul_err e;
 
-	for (size_t i = 0; i < cfg->n_uplinks; i++) {
+	for (size_t i = 0; i < d->cfg->n_uplinks; i++) {
 		struct uplink_rt *rt = &d->rt[i];
 		struct uplink_facts *uf = &f->u[i];
 
@@ -52,30 +48,40 @@ static void adjust(void *arg, const struct config *cfg, struct facts *f)
 		}
 		if (rt->fault_held)
 			strlcpy_ul(uf->fault, rt->fault, sizeof(uf->fault));
+		uf->held = hold_wanted(&rt->hold, now, d->cfg->hold_down_ms);
 	}
-	if (plan_build(cfg, f, &preview, &e))
-		return;
-	for (size_t i = 0; i < cfg->n_uplinks; i++) {
-		struct uplink_rt *rt = &d->rt[i];
-		bool usable = preview.uplinks[i].usable;
-		/* a refusal is not a flapping line either: no damping once it is fixed */
-		enum hold_cause cause = !usable && (f->u[i].admin_down || f->u[i].inactive ||
-						    f->u[i].fault[0]) ? HOLD_OPERATOR : HOLD_LINE;
-		bool held = hold_step(&rt->hold, usable, cause, now, cfg->hold_down_ms);
+}
 
-		if (held && !rt->held) {
-			rt->hold_timer.fn = hold_expired;
-			rt->hold_timer.uplink = i;
-			timer_arm(d, &rt->hold_timer, rt->hold.until_ms - now);
+/* After the plan: whether each uplink would have been usable, for its hold-down. */
+static void hold_after(struct daemon *d, const struct facts *f, const struct plan *p)
+{
+	uint64_t now = now_ms();
+
+	for (size_t i = 0; i < d->cfg->n_uplinks; i++) {
+		const struct plan_uplink *pu = &p->uplinks[i];
+		const struct uplink_facts *uf = &f->u[i];
+		struct uplink_rt *rt = &d->rt[i];
+		bool would = pu->usable || pu->held;
+		/* a refusal is not a flapping line either: no damping once it is fixed */
+		enum hold_cause cause = !would && (uf->admin_down || uf->inactive || uf->fault[0]) ?
+						HOLD_OPERATOR : HOLD_LINE;
+
+		hold_observe(&rt->hold, would, cause, now, d->cfg->hold_down_ms);
+		if (pu->held && !rt->held)
 			log_notice("uplink %s: back, held down for %llums before it takes traffic back",
-				   cfg->uplinks[i].name, (unsigned long long)cfg->hold_down_ms);
-		} else if (!held && rt->held) {
+				   pu->cfg->name, (unsigned long long)d->cfg->hold_down_ms);
+		rt->held = pu->held;
+		if (rt->hold.until_ms > now) {
+			if (rt->hold_timer.at_ms != rt->hold.until_ms) {
+				rt->hold_timer.fn = hold_expired;
+				rt->hold_timer.uplink = i;
+				timer_disarm(&rt->hold_timer);
+				timer_arm(d, &rt->hold_timer, rt->hold.until_ms - now);
+			}
+		} else {
 			timer_disarm(&rt->hold_timer);
 		}
-		rt->held = held;
-		f->u[i].held = held;
 	}
-	plan_free(&preview);
 }
 
 static void fault_retry(struct daemon *d, struct dtimer *t)
@@ -189,12 +195,12 @@ void daemon_reconcile_events(struct daemon *d)
 
 int daemon_reconcile(struct daemon *d, const char *why)
 {
-	static const struct observe_extra none; /* names are resolved asynchronously (daemon_dns.c) */
 	struct apply_opts o = {
-		.run_dir = d->run_dir, .extra = &none, .on_change = on_change, .arg = d, .adjust = adjust,
+		.run_dir = d->run_dir, .on_change = on_change, .arg = d,
 		.nft_known = d->nft_known && !d->nft_tampered, .nft_known_hash = d->nft_hash,
 	};
-	struct apply_result res;
+	struct observation obs;
+	struct apply_result res = { 0 };
 	struct plan plan;
 	struct ul_err e = { "" };
 	uint64_t t0 = now_us();
@@ -210,7 +216,15 @@ int daemon_reconcile(struct daemon *d, const char *why)
 	was_usable = calloc(d->cfg->n_uplinks + 1, sizeof(bool));
 	for (size_t i = 0; was_usable && i < d->cfg->n_uplinks; i++)
 		was_usable[i] = d->rt[i].usable;
-	r = apply_run(&d->ap, d->cfg, &o, &plan, &res, &e);
+	/* observe -> the daemon's facts -> plan once and converge */
+	r = apply_observe(&d->ap, d->cfg, d->run_dir, &obs, &e);
+	if (!r) {
+		daemon_facts(d, &obs.facts);
+		r = apply_converge(&d->ap, d->cfg, &obs, &o, &plan, &res, &e);
+		if (!r)
+			hold_after(d, &obs.facts, &plan);
+		observation_free(&obs);
+	}
 	d->last_reconcile_us = now_us() - t0;
 	if (r) {
 		const char *msg = e.msg[0] ? e.msg : strerror(-r);

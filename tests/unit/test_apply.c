@@ -90,8 +90,7 @@ static void debug_change(void *arg, const char *line)
 /* apply_run; returns its result, *changes what it did. */
 static int apply(struct rig *r, const char *const *fault, unsigned *changes, struct ul_err *e)
 {
-	struct observe_extra none = { 0 };
-	struct apply_opts o = { .run_dir = r->run_dir, .extra = &none, .fault = fault };
+	struct apply_opts o = { .run_dir = r->run_dir, .fault = fault };
 
 	if (getenv("APPLY_DEBUG")) {
 		o.on_change = debug_change;

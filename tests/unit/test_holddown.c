@@ -10,6 +10,16 @@
 
 #define HOLD 30000
 
+/* One reconcile: the fact before the plan, the plan (no waiver here), the observation after. */
+static bool hold_step(struct hold_hist *h, bool would, enum hold_cause cause, uint64_t now,
+		      uint64_t hold_ms)
+{
+	bool wanted = hold_wanted(h, now, hold_ms);
+
+	hold_observe(h, would, cause, now, hold_ms);
+	return would && wanted;
+}
+
 START_TEST(first_up_is_not_held)
 {
 	struct hold_hist h = { 0 };
