@@ -432,9 +432,16 @@ void observation_free(struct observation *obs)
 	state_free(&obs->own);
 }
 
-/* uplinkctl: AFTR names resolved here (the daemon resolves them without blocking its loop). */
-static void resolve_aftrs(struct applier *a, const struct config *cfg, struct facts *f)
+/*
+ * uplinkctl: AFTR names resolved here, asking the NGN's resolvers the daemon recorded, as the
+ * daemon does (it resolves them without blocking its loop).
+ */
+static void resolve_aftrs(struct applier *a, const struct config *cfg, const char *run_dir,
+			  struct facts *f)
 {
+	struct in6_addr servers[RESOLVE_MAX_SERVERS];
+	size_t n_servers = resolve_rdnss_load(run_dir, servers, RESOLVE_MAX_SERVERS);
+
 	for (size_t i = 0; i < cfg->n_uplinks; i++) {
 		const struct cfg_uplink *u = &cfg->uplinks[i];
 		const struct kv_link *tnl = kview_link_by_name(&a->kv, u->ifname);
@@ -444,7 +451,7 @@ static void resolve_aftrs(struct applier *a, const struct config *cfg, struct fa
 
 		if (u->type != CFG_DSLITE || !u->aftr_name || u->disabled || f->u[i].has_aftr)
 			continue;
-		n = resolve_aaaa(u->aftr_name, found, ARRAY_SIZE(found), NULL);
+		n = resolve_aaaa(u->aftr_name, servers, n_servers, found, ARRAY_SIZE(found), NULL);
 		pick = n > 0 ? resolve_pick(found, (size_t)n, tnl ? &tnl->remote : NULL) : NULL;
 		if (pick) {
 			f->u[i].has_aftr = true;
@@ -548,7 +555,7 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 	r = apply_observe(a, cfg, o->run_dir, &obs, e);
 	if (r)
 		return r;
-	resolve_aftrs(a, cfg, &obs.facts);
+	resolve_aftrs(a, cfg, o->run_dir, &obs.facts);
 	for (size_t i = 0; o->fault && i < cfg->n_uplinks; i++) {
 		if (o->fault[i] && o->fault[i][0])
 			strlcpy_ul(obs.facts.u[i].fault, o->fault[i], sizeof(obs.facts.u[i].fault));

@@ -1,6 +1,7 @@
 /*
- * Resolving the DS-Lite AFTR name (AAAA) without blocking the loop: c-ares, asking the NGN's
- * resolvers from the RA's RDNSS option when there are any, the system's otherwise.
+ * Resolving the DS-Lite AFTR name (AAAA) without blocking the loop: the channel of
+ * lib/resolve.c (the NGN's resolvers from the RA's RDNSS option when there are any, the
+ * system's otherwise; uplinkctl asks the same), driven by the loop.
  */
 #include <ares.h>
 #include <arpa/inet.h>
@@ -52,7 +53,7 @@ static void rearm_ares(struct daemon *d)
 	timer_arm(d, &d->ares_timer, (uint64_t)next->tv_sec * 1000 + (uint64_t)next->tv_usec / 1000 + 1);
 }
 
-static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
+static void sock_state(void *data, int fd, int readable, int writable)
 {
 	struct daemon *d = data;
 	struct dsource *free_slot = NULL;
@@ -81,21 +82,16 @@ static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
 
 int dns_init(struct daemon *d)
 {
-	struct ares_options opts = { .sock_state_cb = sock_state, .sock_state_cb_data = d,
-				     .timeout = 2000, .tries = 2 };
-	ares_channel ch;
-	int r;
+	struct ul_err e;
 
 	for (size_t i = 0; i < ARRAY_SIZE(d->ares_src); i++)
 		d->ares_src[i].fd = -1;
-	r = ares_library_init(ARES_LIB_INIT_ALL);
-	if (r == ARES_SUCCESS)
-		r = ares_init_options(&ch, &opts, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
-	if (r != ARES_SUCCESS) {
-		log_err("cannot start the resolver: %s", ares_strerror(r));
+	/* the NGN's resolvers from before a restart, until the next router advertisement */
+	d->n_rdnss = resolve_rdnss_load(d->run_dir, d->rdnss, ARRAY_SIZE(d->rdnss));
+	if (resolve_open(&d->ares, d->rdnss, d->n_rdnss, sock_state, d, &e)) {
+		log_err("%s", e.msg);
 		return -EIO;
 	}
-	d->ares = ch;
 	return 0;
 }
 
@@ -103,10 +99,9 @@ void dns_close(struct daemon *d)
 {
 	if (!d->ares)
 		return;
-	ares_destroy((ares_channel)d->ares);
+	resolve_close(d->ares);
 	d->ares = NULL;
 	timer_disarm(&d->ares_timer);
-	ares_library_cleanup();
 }
 
 static void resolve_one(struct daemon *d, size_t i);
@@ -207,6 +202,8 @@ void dns_set_rdnss(struct daemon *d, const struct in6_addr *servers, size_t n)
 {
 	char csv[3 * (INET6_ADDRSTRLEN + 1)] = "", buf[INET6_ADDRSTRLEN];
 
+	if (n > ARRAY_SIZE(d->rdnss))
+		n = ARRAY_SIZE(d->rdnss);
 	if (n == d->n_rdnss && !memcmp(servers, d->rdnss, n * sizeof(*servers)))
 		return;
 	memcpy(d->rdnss, servers, n * sizeof(*servers));
@@ -216,7 +213,10 @@ void dns_set_rdnss(struct daemon *d, const struct in6_addr *servers, size_t n)
 			strcat(csv, ",");
 		strcat(csv, inet_ntop(AF_INET6, &servers[i], buf, sizeof(buf)));
 	}
-	if (!d->ares || ares_set_servers_csv((ares_channel)d->ares, csv) != ARES_SUCCESS)
+	/* uplinkctl apply without the daemon asks the same resolvers */
+	if (resolve_rdnss_save(d->run_dir, servers, n))
+		log_warn("cannot record the NGN's resolvers in %s/rdnss", d->run_dir);
+	if (!d->ares || resolve_set_servers(d->ares, servers, n))
 		return;
 	log_info("resolvers from the router advertisement: %s", csv);
 	for (size_t i = 0; i < d->cfg->n_uplinks; i++) {

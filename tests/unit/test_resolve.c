@@ -94,11 +94,30 @@ START_TEST(aaaa_literals)
 {
 	struct in6_addr out[4];
 
-	ck_assert_int_eq(resolve_aaaa("2404:8e00::feed:100", out, 4, NULL), 1);
+	ck_assert_int_eq(resolve_aaaa("2404:8e00::feed:100", NULL, 0, out, 4, NULL), 1);
 	ck_assert_str_eq(fmt(&out[0]), "2404:8e00::feed:100");
-	ck_assert_int_eq(resolve_aaaa("::1", out, 4, NULL), 0);
-	ck_assert_int_eq(resolve_aaaa("::", out, 4, NULL), 0);
-	ck_assert_int_eq(resolve_aaaa("ff02::1", out, 4, NULL), 0);
+	ck_assert_int_eq(resolve_aaaa("::1", NULL, 0, out, 4, NULL), 0);
+	ck_assert_int_eq(resolve_aaaa("::", NULL, 0, out, 4, NULL), 0);
+	ck_assert_int_eq(resolve_aaaa("ff02::1", NULL, 0, out, 4, NULL), 0);
+}
+END_TEST
+
+/* The NGN's resolvers the daemon records are what uplinkctl asks; junk in the file is skipped. */
+START_TEST(rdnss_file)
+{
+	struct in6_addr in[2], out[3];
+	char path[512];
+
+	inet_pton(AF_INET6, "2404:1a8:7f01:a::3", &in[0]);
+	inet_pton(AF_INET6, "2404:1a8:7f01:b::3", &in[1]);
+	ck_assert_uint_eq(resolve_rdnss_load(tl_tmpdir(), out, 3), 0);
+	ck_assert_int_eq(resolve_rdnss_save(tl_tmpdir(), in, 2), 0);
+	ck_assert_uint_eq(resolve_rdnss_load(tl_tmpdir(), out, 3), 2);
+	ck_assert(!memcmp(out, in, sizeof(in)));
+	snprintf(path, sizeof(path), "%s/rdnss", tl_tmpdir());
+	ck_assert_int_eq(tl_write_file(path, "::\nff02::1\nnot-an-address\n2404:1a8:7f01:b::3\n", 0644), 0);
+	ck_assert_uint_eq(resolve_rdnss_load(tl_tmpdir(), out, 3), 1);
+	ck_assert(!memcmp(&out[0], &in[1], 16));
 }
 END_TEST
 
@@ -111,6 +130,7 @@ int main(void)
 	tcase_add_test(tc, pick_skips_junk);
 	tcase_add_test(tc, hundred_answers);
 	tcase_add_test(tc, aaaa_literals);
+	tcase_add_test(tc, rdnss_file);
 	suite_add_tcase(s, tc);
 	return tl_run(s);
 }
