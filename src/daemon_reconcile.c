@@ -157,14 +157,25 @@ static void flush_uplink(struct daemon *d, size_t i)
 		log_info("uplink %s: flushed %u connections", u->name, n);
 }
 
+/* systemd's STATUS line: the count, the default, and what is wrong with which uplink. */
 static void summarize(struct daemon *d)
 {
+	struct strbuf sb = { 0 };
 	unsigned up = 0;
 
 	for (size_t i = 0; i < d->cfg->n_uplinks; i++)
 		up += d->rt[i].usable;
-	notify("STATUS=%u/%zu uplinks up, IPv4 default via %s", up, d->cfg->n_uplinks,
-	       d->plan.default4 ? d->plan.default4->name : "none");
+	sb_printf(&sb, "%u/%zu uplinks up, IPv4 default via %s", up, d->cfg->n_uplinks,
+		  d->plan.default4 ? d->plan.default4->name : "none");
+	for (size_t i = 0; i < d->cfg->n_uplinks; i++) {
+		const struct plan_uplink *pu = &d->plan.uplinks[i];
+
+		if (pu->excluded && pu->state != PLAN_DISABLED)
+			sb_printf(&sb, "; %s %s (%.80s)", pu->cfg->name, plan_state_name(pu->state),
+				  pu->reason);
+	}
+	notify("STATUS=%s", sb.s ? sb.s : "");
+	sb_free(&sb);
 }
 
 static void retry(struct daemon *d, struct dtimer *t)

@@ -47,8 +47,11 @@ EOF2
 in_ns rtr ip route add unreachable default table 203 proto static
 
 # 1. wan9 does not exist: a and b come up at once, c waits and says why.
+# systemd's notification socket, to read the STATUS line
+lab_bg rtr notify socat -u UNIX-RECV:"$LAB_DIR/notify.sock" STDOUT
+lab_wait 5 test -S "$LAB_DIR/notify.sock"
 t0=$(date +%s%N)
-ul_daemon
+NOTIFY_SOCKET="$LAB_DIR/notify.sock" ul_daemon
 ul_wait_up a 5
 t1=$(date +%s%N)
 ms=$(((t1 - t0) / 1000000))
@@ -60,6 +63,9 @@ t_eq "$(ul_json '[u["state"] for u in s["uplinks"] if u["name"] == "c"][0]')" wa
 t_eq "$(ul_json '[u["reason"] for u in s["uplinks"] if u["name"] == "c"][0]')" "no device wan9" \
 	"status -j says why"
 t_match "$(ul_ctl status)" "c .*waiting.*no device wan9" "status says why"
+lab_wait 5 grep -q "c waiting (no device wan9)" "$LAB_DIR/log/notify.log"
+t_match "$(grep STATUS= "$LAB_DIR/log/notify.log" | tail -1)" "STATUS=2/3 uplinks up.*; c waiting \(no device wan9\)" \
+	"systemd's STATUS line says why"
 lab_wait_ping 10 lan1 "$LAB_INET4_ECHO"
 t_eq "$(lab_whoami lan1 | cut -d' ' -f1)" 198.18.1.2 "a LAN host goes out by a"
 # No storm: the daemon idles while c waits.
