@@ -564,6 +564,8 @@ static void plan_mape(struct planner *pl, const struct cfg_uplink *u, struct pla
 	struct ip_prefix pfx, a;
 	struct ul_err err;
 
+	if (pl->p->uplinks[u->over_uplink->index].excluded && !over_ok(pl, u, pu))
+		goto out;
 	if (!ipoe_prefix(pl, u->over_uplink, &pfx)) {
 		state(pu, PLAN_WAITING, "no IPv6 prefix on [uplink %s] yet", u->over_uplink->name);
 		goto out;

@@ -295,6 +295,33 @@ START_TEST(missing_device_isolates_its_uplink)
 }
 END_TEST
 
+/* An absent IPoE NIC: no accept_ra sysctl on it, the tunnels over it wait, the rest is applied. */
+START_TEST(missing_ipoe_device_isolates_it_and_its_tunnels)
+{
+	struct rig r;
+	struct ul_err e;
+	char *k;
+
+	rig_init(&r, "[global]\nlan = br0\n\n"
+		     "[uplink wan]\ntype = ipoe\ndevice = enp9s0\npriority = 30\n\n"
+		     "[uplink v6plus]\ntype = mape\nover = wan\nrule = auto\npriority = 10\n\n"
+		     "[uplink st]\ntype = static\ndevice = eth1\nipv4 = 198.18.1.2/24\n"
+		     "gateway = 198.18.1.1\npriority = 20\n");
+	ck_assert_msg(apply(&r, NULL, NULL, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(pu(&r, "st")->state, PLAN_UP);
+	ck_assert_int_eq(pu(&r, "wan")->state, PLAN_WAITING);
+	ck_assert_str_eq(pu(&r, "wan")->reason, "no device enp9s0");
+	ck_assert_int_eq(pu(&r, "v6plus")->state, PLAN_WAITING);
+	ck_assert_msg(strstr(pu(&r, "v6plus")->reason, "[uplink wan] below it is waiting (no device enp9s0)"),
+		      "%s", pu(&r, "v6plus")->reason);
+	k = snapshot(r.k);
+	ck_assert_msg(strstr(k, "route table 254 0.0.0.0/0 type 1 via 198.18.1.1 dev eth1"), "%s", k);
+	ck_assert_msg(!strstr(k, "dev enp9s0") && !strstr(k, "conf/enp9s0"), "%s", k);
+	free(k);
+	rig_free(&r);
+}
+END_TEST
+
 START_TEST(foreign_route_in_its_table_isolates_it)
 {
 	struct rig r;
@@ -353,6 +380,7 @@ int main(void)
 	tcase_add_test(tc, down_removes_exactly_what_was_recorded);
 	tcase_add_test(tc, stale_objects_of_an_older_config_go);
 	tcase_add_test(tc, missing_device_isolates_its_uplink);
+	tcase_add_test(tc, missing_ipoe_device_isolates_it_and_its_tunnels);
 	tcase_add_test(tc, foreign_route_in_its_table_isolates_it);
 	tcase_add_test(tc, kernel_refusal_isolates_the_uplink);
 	suite_add_tcase(s, tc);
