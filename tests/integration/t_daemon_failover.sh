@@ -12,9 +12,7 @@ set -eu -o pipefail
 lab_up br aftr
 ul_router
 # A third uplink on its own wire: a plain Ethernet line to inet.
-in_ns rtr ip link add st0 type veth peer name st0 netns "$LAB_NS_INET"
-in_ns inet ip addr add 198.18.99.1/24 dev st0
-in_ns inet ip link set dev st0 up
+ul_static_wire
 ul_conf <<EOF
 [global]
 lan = br0

@@ -3,7 +3,7 @@
 # uplinkd and uplinkctl run with rtr's private /run (so /run/uplinkd is the lab's), its
 # resolv.conf pointing at the NGN's DNS, and logs in $LAB_DIR/log.
 
-UL_BIN="$LAB_TOP/build"
+UL_BIN=${UL_BIN:-$LAB_TOP/build}   # another build to compare with: UL_BIN=DIR
 UL_CONF=""
 
 # ul_conf: the configuration on stdin becomes the router's config file.
@@ -23,6 +23,13 @@ ul_secret() {
 ul_router() {
 	in_ns rtr ip addr add "$LAB_LAN_GW4/24" dev "$LAB_LAN_IF"
 	lab_rtr_resolv
+}
+
+# ul_static_wire: a plain Ethernet line from rtr (st0, for 198.18.99.2/24) to inet (198.18.99.1).
+ul_static_wire() {
+	in_ns rtr ip link add st0 type veth peer name st0 netns "$LAB_NS_INET"
+	in_ns inet ip addr add 198.18.99.1/24 dev st0
+	in_ns inet ip link set dev st0 up
 }
 
 ul_ctl() { in_priv_t 60 rtr "$UL_BIN/uplinkctl" "$@"; }

@@ -660,6 +660,23 @@ lab_ngn_prefix() {
 }
 lab__gone() { ! kill -0 "$1" 2>/dev/null; }
 
+# lab_rogue6 MODE: a rogue DHCPv6 server (servers/rogue6.py) answers on the access segment in
+# place of the NGN's (dhcpd and pdroute are stopped: nobody routes what it hands out), from
+# $LAB_ROGUE6_PREFIX (2001:db8:5500::/56) and in MODE (good, len72, len128, len0, valid0,
+# pref_gt_valid, t1_gt_t2, renew_new, truncated, silent; see the script).  Called again, it
+# switches the mode of the running one.
+LAB_ROGUE6_PREFIX=2001:db8:5500::/56
+lab_rogue6() {
+	local f="$LAB_DIR/run/rogue6.mode"
+	printf '%s\n' "$1" >"$f.tmp" && mv "$f.tmp" "$f"
+	[ ! -e "$LAB_DIR/run/rogue6.ready" ] || return 0
+	lab_kill dhcpd6
+	lab_kill pdroute
+	lab_bg ngn rogue6 "$LAB_PY" "$LAB_HOME/servers/rogue6.py" --ifname acc0 \
+		--prefix "$LAB_ROGUE6_PREFIX" --mode-file "$f" --ready "$LAB_DIR/run/rogue6.ready"
+	lab_wait_file 10 "$LAB_DIR/run/rogue6.ready"
+}
+
 # ---- inet: "the internet": echo, HTTP, what-is-my-address; routes back to every ISP ----
 lab__inet() {
 	local c="$LAB_DIR/cfg/inet.ip" a
