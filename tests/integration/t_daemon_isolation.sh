@@ -3,6 +3,7 @@
 # One uplink's fault stays its own (issue 10): an absent device, a foreign route that stands in
 # an uplink's way, hold-down that must not hold the last usable uplink, and `uplinkctl down`
 # with the daemon running.  A LAN host's traffic goes on throughout.
+# lab: host
 set -eu -o pipefail
 # shellcheck source=tests/lab/lab.sh disable=SC2119
 . "$(dirname "$0")/../lab/lab.sh"

@@ -2,6 +2,7 @@
 # Lab self-test: the NGN's IPoE side.  RA gives the WAN a /64 and a default route, ISC dhcpd
 # delegates a /56 that the NGN then routes to the router (a LAN host reaches inet over IPv6 with
 # an address from it), and a prefix change at run time moves both.
+# lab: host
 set -eu -o pipefail
 # shellcheck source-path=SCRIPTDIR/../lab disable=SC2119
 # shellcheck source=tests/lab/lab.sh

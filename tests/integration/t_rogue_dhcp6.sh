@@ -7,6 +7,7 @@
 # host's ping throughout.  A good /56 gets its unreachable route (RFC 7084 WPD-5); a new prefix at
 # every Renew moves the LAN address and that route along.  A saved lease with such a prefix (as
 # an older uplinkd wrote it, which then crashed at every start) is refused at start, with a reason.
+# lab: host
 set -eu -o pipefail
 # shellcheck source=tests/lab/lab.sh disable=SC2119
 . "$(dirname "$0")/../lab/lab.sh"
