@@ -197,7 +197,11 @@ static int exec_one(struct run *run, const struct change *c, struct ul_err *e)
 		inv.rule = c->rule;
 		break;
 	case CH_NFT_REPLACE:
-		return nft_table_replace(run->a->nft, &run->plan->nft, e);
+		r = nft_table_replace(run->a->nft, &run->plan->nft, e);
+		/* a table made first, on a cold apply, goes again if a later change fails */
+		if (!r && c->owned && push_undo(run, &(struct change){ .kind = CH_NFT_DELETE }))
+			return ul_errf(e, ENOMEM, "out of memory");
+		return r;
 	case CH_NFT_DELETE: {
 		bool existed;
 
@@ -272,7 +276,11 @@ static void rollback(struct run *run, struct ul_err *e)
 	struct ul_err ue;
 
 	for (size_t i = run->undo.n; i-- > 0;) {
-		if (rtnl_exec(run->a->rtnl, &run->undo.v[i], run->proto, &ue))
+		const struct change *u = &run->undo.v[i];
+		bool existed;
+
+		if (u->kind == CH_NFT_DELETE ? nft_table_delete(run->a->nft, run->nft_table, &existed, &ue) :
+		    rtnl_exec(run->a->rtnl, u, run->proto, &ue))
 			failed++;
 	}
 	if (failed) {
@@ -445,12 +453,15 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 		m = 1;
 	} else {
 		m = nft_table_matches(a->nft, &plan->nft, e);
+		if (m == 0) /* differs, or is not there at all (then it goes first) */
+			m = nft_table_exists(a->nft, plan->nft.name, e) == 0 ? 2 : m;
 		if (m < 0) {
 			r = m;
 			goto out;
 		}
 	}
-	r = diff_build(plan, &a->kv, &own, m == 1, &ch, e);
+	r = diff_build(plan, &a->kv, &own, m == 1 ? DIFF_NFT_SAME : m == 2 ? DIFF_NFT_ABSENT : DIFF_NFT_DIFFERS,
+		       &ch, e);
 	if (r)
 		goto out;
 	if (o->dry_run) {
