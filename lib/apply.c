@@ -192,7 +192,11 @@ static int exec_one(struct run *run, const struct change *c, struct ul_err *e)
 		inv.rule = c->rule;
 		break;
 	case CH_NFT_REPLACE:
-		return k->ops->nft_replace(k, &run->plan->nft, e);
+		r = k->ops->nft_replace(k, &run->plan->nft, e);
+		/* a table made first, on a cold apply, goes again if a later change fails */
+		if (!r && c->owned && push_undo(run, &(struct change){ .kind = CH_NFT_DELETE }))
+			return ul_errf(e, ENOMEM, "out of memory");
+		return r;
 	case CH_NFT_DELETE: {
 		bool existed;
 
@@ -267,7 +271,12 @@ static void rollback(struct run *run, struct ul_err *e)
 	struct ul_err ue;
 
 	for (size_t i = run->undo.n; i-- > 0;) {
-		if (run->a->k->ops->exec(run->a->k, &run->undo.v[i], run->proto, &ue))
+		const struct change *u = &run->undo.v[i];
+		struct kernel *k = run->a->k;
+		bool existed;
+
+		if (u->kind == CH_NFT_DELETE ? k->ops->nft_delete(k, run->nft_table, &existed, &ue) :
+		    k->ops->exec(k, u, run->proto, &ue))
 			failed++;
 	}
 	if (failed) {
@@ -492,12 +501,15 @@ int apply_converge(struct applier *a, const struct config *cfg, struct observati
 			m = 1;
 		} else {
 			m = a->k->ops->nft_matches(a->k, &plan->nft, e);
+			if (m == 0) /* differs, or is not there at all (then it goes first) */
+				m = a->k->ops->nft_exists(a->k, plan->nft.name, e) == 0 ? 2 : m;
 			if (m < 0) {
 				r = m;
 				goto out;
 			}
 		}
-		r = diff_build(plan, &a->kv, own, m == 1, &ch, e);
+		r = diff_build(plan, &a->kv, own,
+			       m == 1 ? DIFF_NFT_SAME : m == 2 ? DIFF_NFT_ABSENT : DIFF_NFT_DIFFERS, &ch, e);
 		if (r == -EEXIST)
 			culprit = ch.conflict_uplink;
 		if (!r && o->dry_run) {

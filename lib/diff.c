@@ -42,14 +42,25 @@ static bool link_owned(const struct differ *d, const struct kv_link *l)
 
 /* ---- sysctls ---- */
 
-static void diff_sysctls(struct differ *d, bool devices)
+enum sysctl_group { SYSCTL_GLOBAL, SYSCTL_DEVICE, SYSCTL_FORWARDING };
+
+/* Forwarding on: the one setting that must wait for the firewall. */
+static bool forwarding_on(const struct plan_sysctl *s)
+{
+	return (!strcmp(s->key, "net/ipv4/ip_forward") || !strcmp(s->key, "net/ipv6/conf/all/forwarding")) &&
+	       strcmp(s->value, "0") != 0;
+}
+
+static void diff_sysctls(struct differ *d, enum sysctl_group group)
 {
 	for (size_t i = 0; i < d->p->sysctls.n; i++) {
 		const struct plan_sysctl *s = &d->p->sysctls.v[i];
 		const char *cur = kview_sysctl(d->kv, s->key);
+		enum sysctl_group g = forwarding_on(s) ? SYSCTL_FORWARDING :
+				      plan_sysctl_is_device(s->key) ? SYSCTL_DEVICE : SYSCTL_GLOBAL;
 		struct change *c;
 
-		if (plan_sysctl_is_device(s->key) != devices || (cur && !strcmp(cur, s->value)))
+		if (g != group || (cur && !strcmp(cur, s->value)))
 			continue;
 		c = emit(d, CH_SYSCTL);
 		if (!c)
@@ -565,18 +576,30 @@ static void diff_restores(struct differ *d, const struct plan *p)
 
 /* ---- entry points ---- */
 
+static void diff_nft(struct differ *d, bool created)
+{
+	struct change *c = emit(d, CH_NFT_REPLACE);
+
+	if (!c)
+		return;
+	strlcpy_ul(c->sysctl.key, d->p->nft.name, sizeof(c->sysctl.key));
+	c->owned = created;
+}
+
 int diff_build(const struct plan *p, const struct kview *kv, const struct own_state *own,
-	       bool nft_matches, struct changes *out, struct ul_err *e)
+	       enum diff_nft nft, struct changes *out, struct ul_err *e)
 {
 	struct differ d = { .p = p, .kv = kv, .own = own, .out = out, .e = e };
 	uint8_t proto = (uint8_t)p->cfg->route_protocol;
 
 	memset(out, 0, sizeof(*out));
-	diff_sysctls(&d, false);
+	if (nft == DIFF_NFT_ABSENT)
+		diff_nft(&d, true);
+	diff_sysctls(&d, SYSCTL_GLOBAL);
 	diff_links(&d, PLAN_LINK_VLAN);
 	if (d.err)
 		goto fail;
-	diff_sysctls(&d, true);
+	diff_sysctls(&d, SYSCTL_DEVICE);
 	diff_tokens(&d);
 	diff_devs_mtu(&d);
 	diff_devs_up(&d);
@@ -593,12 +616,9 @@ int diff_build(const struct plan *p, const struct kview *kv, const struct own_st
 	diff_stale_addrs(&d);
 	diff_stale_links(&d);
 	diff_restores(&d, p);
-	if (!nft_matches) {
-		struct change *c = emit(&d, CH_NFT_REPLACE);
-
-		if (c)
-			strlcpy_ul(c->sysctl.key, p->nft.name, sizeof(c->sysctl.key));
-	}
+	if (nft == DIFF_NFT_DIFFERS)
+		diff_nft(&d, false);
+	diff_sysctls(&d, SYSCTL_FORWARDING);
 	if (d.err)
 		goto fail;
 	return 0;

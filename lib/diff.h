@@ -46,7 +46,7 @@ struct change {
 	bool has_old_route;          /* CH_ROUTE_SET replaces this one */
 	struct plan_route old_route;
 	struct plan_rule rule;
-	bool owned;                  /* CH_LINK_DEL etc.: the object is uplinkd's */
+	bool owned;                  /* CH_LINK_DEL etc.: the object is uplinkd's; CH_NFT_REPLACE: the table is new */
 	const char *uplink;          /* the uplink the object is for; NULL: shared */
 };
 
@@ -56,15 +56,24 @@ struct changes {
 	const char *conflict_uplink; /* diff_build's -EEXIST: the uplink whose object it was */
 };
 
+/* The kernel's nftables table against the plan's. */
+enum diff_nft {
+	DIFF_NFT_DIFFERS,
+	DIFF_NFT_SAME,
+	DIFF_NFT_ABSENT,    /* no table yet: a cold apply */
+};
+
 /*
  * The changes that take the kernel (kv) to the plan, in a safe order: settings, links,
- * addresses, routes, rules, then what is no longer planned, the nftables table last.
- * nft_matches says whether the kernel's table already equals the plan's.  Fails with -EEXIST
- * and a message naming the object when something uplinkd does not own stands in the way (and
- * out->conflict_uplink names the uplink the planned object was for).
+ * addresses, routes, rules, then what is no longer planned, the nftables table, and last the
+ * forwarding sysctls that go on, so that nothing is forwarded before the firewall is there.
+ * A table that does not exist yet comes first of all (change.owned: undone by deleting it):
+ * its rules name interfaces, so it needs none of them, and the WAN interfaces come up behind
+ * it.  Fails with -EEXIST and a message naming the object when something uplinkd does not own
+ * stands in the way (and out->conflict_uplink names the uplink the planned object was for).
  */
 int diff_build(const struct plan *p, const struct kview *kv, const struct own_state *own,
-	       bool nft_matches, struct changes *out, struct ul_err *e);
+	       enum diff_nft nft, struct changes *out, struct ul_err *e);
 
 /*
  * The changes that remove everything uplinkd owns and restore what it changed (`down`):

@@ -47,6 +47,7 @@
 #define DT_IP6ADDR 8
 #define DT_INET_PROTOCOL 12
 #define DT_INET_SERVICE 13
+#define DT_STRING 5
 #define DT_ICMP6_TYPE 29
 #define DT_IFNAME 41
 #define BO_HOST 1
@@ -54,6 +55,7 @@
 #define TYPEOF_EXPR_VERDICT 1
 #define TYPEOF_EXPR_PAYLOAD 7
 #define TYPEOF_EXPR_META 9
+#define TYPEOF_EXPR_FIB 26
 #define PROTO_DESC_TH 11
 #define TH_DPORT_TEMPLATE 2
 #define PROTO_DESC_ICMPV6 14
@@ -1048,6 +1050,60 @@ static void m_set_lookup(struct builder *b, struct nftnl_rule *r, struct rule_ct
 	x_lookup(b, r, m->name, (uint32_t)idx + 1, false, false);
 }
 
+/* fib daddr oifname { names }: where the main routing would send the packet, by name */
+static void m_fib_oif(struct builder *b, struct nftnl_rule *r, const struct nftp_match *m)
+{
+	struct set_desc d = {
+		.name = "__set%d",
+		.flags = NFT_SET_ANONYMOUS | NFT_SET_CONSTANT,
+		.key_type = DT_STRING,
+		.key_len = IFNAMSIZ,
+	};
+	const struct nftp_set *s;
+	struct nftnl_expr *x;
+	struct elems v = { 0 };
+	char where[96];
+	int idx = named_set(b, m->name, 0);
+
+	if (idx < 0)
+		return;
+	s = &b->t->sets.v[idx];
+	if (!s->ifnames.n) {
+		b_fail(b, EINVAL, "%s: interface set %s is empty", rule_where(b, where, sizeof(where)), s->name);
+		return;
+	}
+	if (s->ifnames.n > 1) {
+		uint32_t at, data;
+
+		if (set_elems(s, &v))
+			b_fail(b, ENOMEM, "out of memory");
+		ud_u32(&d.ud, NFTNL_UDATA_SET_KEYBYTEORDER, BO_HOST);
+		at = ud_nest_start(&d.ud, NFTNL_UDATA_SET_KEY_TYPEOF);
+		ud_u32(&d.ud, NFTNL_UDATA_SET_TYPEOF_EXPR, TYPEOF_EXPR_FIB);
+		data = ud_nest_start(&d.ud, NFTNL_UDATA_SET_TYPEOF_DATA);
+		ud_u32(&d.ud, 0, NFT_FIB_RESULT_OIFNAME);
+		ud_u32(&d.ud, 1, NFTA_FIB_F_DADDR);
+		ud_nest_end(&d.ud, data);
+		ud_nest_end(&d.ud, at);
+		d.id = b_anon_set(b, &d, &v, NULL);
+		VEC_FREE(&v);
+	}
+	x = x_add(b, r, "fib");
+	if (x) {
+		nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIFNAME);
+		nftnl_expr_set_u32(x, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+	}
+	if (s->ifnames.n == 1) {
+		char ifname[IFNAMSIZ] = { 0 };
+
+		memcpy(ifname, s->ifnames.v[0].name, strnlen(s->ifnames.v[0].name, IFNAMSIZ - 1));
+		x_cmp(b, r, NFT_CMP_EQ, ifname, IFNAMSIZ);
+		return;
+	}
+	x_lookup(b, r, d.name, d.id, false, false);
+}
+
 static void b_match(struct builder *b, struct nftnl_rule *r, struct rule_ctx *ctx,
 		    const struct nftp_match *m)
 {
@@ -1136,6 +1192,9 @@ static void b_match(struct builder *b, struct nftnl_rule *r, struct rule_ctx *ct
 	}
 	case NFTP_M_ICMPV6_TYPE_IN:
 		m_icmpv6_types(b, r, ctx, m);
+		break;
+	case NFTP_M_FIB_OIF_IN:
+		m_fib_oif(b, r, m);
 		break;
 	}
 }

@@ -265,7 +265,22 @@ static const char *ipkw(int family)
 	return family == AF_INET ? "ip" : "ip6";
 }
 
-static void print_match(struct strbuf *sb, const struct nftp_match *m)
+/* nft types fib's oifname as a string, not an ifname: the set's names go in the rule. */
+static void print_fib_oif(struct strbuf *sb, const struct nftp_table *t, const struct nftp_match *m)
+{
+	const struct nftp_set *s = nftp_find_set(t, m->name);
+	size_t n = s ? s->ifnames.n : 0;
+
+	sb_puts(sb, "fib daddr oifname ");
+	if (n != 1)
+		sb_puts(sb, "{ ");
+	for (size_t i = 0; i < n; i++)
+		sb_printf(sb, "%s\"%s\"", i ? ", " : "", s->ifnames.v[i].name);
+	if (n != 1)
+		sb_puts(sb, " }");
+}
+
+static void print_match(struct strbuf *sb, const struct nftp_table *t, const struct nftp_match *m)
 {
 	char buf[PREFIX_STRLEN];
 
@@ -333,6 +348,9 @@ static void print_match(struct strbuf *sb, const struct nftp_match *m)
 		break;
 	case NFTP_M_TCP_SYN:
 		sb_puts(sb, "tcp flags syn / syn,rst");
+		break;
+	case NFTP_M_FIB_OIF_IN:
+		print_fib_oif(sb, t, m);
 		break;
 	case NFTP_M_ICMPV6_TYPE_IN:
 		sb_puts(sb, "icmpv6 type ");
@@ -501,7 +519,7 @@ void nftp_print(const struct nftp_table *t, struct strbuf *sb)
 
 			sb_puts(sb, "\t\t");
 			for (size_t k = 0; k < r->n_m; k++) {
-				print_match(sb, &r->m[k]);
+				print_match(sb, t, &r->m[k]);
 				sb_puts(sb, " ");
 			}
 			for (size_t k = 0; k < r->n_s; k++) {

@@ -76,6 +76,7 @@ enum nftp_match_kind {
 	NFTP_M_CTMARK_NONZERO,/* ct mark & .mask != 0 */
 	NFTP_M_TCP_SYN,       /* tcp flags syn / syn,rst */
 	NFTP_M_ICMPV6_TYPE_IN,/* icmpv6 type { ... }: .types[.n] (needs an L4PROTO match before) */
+	NFTP_M_FIB_OIF_IN,    /* fib daddr oifname { the names in ifname set .name } */
 };
 
 #define NFTP_MAX_PORTS 16

@@ -819,6 +819,18 @@ static bool class_first(const struct planner *pl, size_t i)
 	return true;
 }
 
+static void class_mark(struct planner *pl, struct plan_rule *r, size_t cls, bool prohibit)
+{
+	if (!r)
+		return;
+	r->fwmark = mark_of(pl, pl->cfg->n_uplinks + 1 + cls);
+	r->fwmask = pl->cfg->fwmark_mask;
+	if (prohibit) {
+		r->action = PLAN_RULE_PROHIBIT;
+		r->table = 0;
+	}
+}
+
 static void plan_rules(struct planner *pl)
 {
 	const struct config *cfg = pl->cfg;
@@ -886,16 +898,15 @@ static void plan_rules(struct planner *pl)
 				snprintf(c, sizeof(c), "policy %s: no uplink, fail closed", p->name);
 			else
 				snprintf(c, sizeof(c), "policy %s: no uplink, main table", p->name);
-			r = add_rule(pl, family, PLAN_PRIO_CLASS + cls,
+			r = add_rule(pl, family, p->fallback_none ? PLAN_PRIO_CLOSED + 2 * cls : PLAN_PRIO_CLASS + cls,
 				     target ? target->table : RT_TABLE_MAIN, c);
-			if (!r)
+			class_mark(pl, r, cls, !target && p->fallback_none);
+			if (!p->fallback_none)
 				continue;
-			r->fwmark = mark_of(pl, cfg->n_uplinks + 1 + cls);
-			r->fwmask = cfg->fwmark_mask;
-			if (!target && p->fallback_none) {
-				r->action = PLAN_RULE_PROHIBIT;
-				r->table = 0;
-			}
+			/* whatever the table lacks (a route the kernel removed with its device) stops here */
+			snprintf(c, sizeof(c), "policy %s: fail closed", p->name);
+			r = add_rule(pl, family, PLAN_PRIO_CLOSED + 2 * cls + 1, 0, c);
+			class_mark(pl, r, cls, true);
 		}
 	}
 }
@@ -992,6 +1003,31 @@ static void stmt_mark(struct planner *pl, struct nftp_rule *r, enum nftp_stmt_ki
 		s->value = value;
 		s->mask = pl->cfg->fwmark_mask;
 	}
+}
+
+/*
+ * A chain that fails closed never consults the main table (PLAN_PRIO_CLOSED), so its mark
+ * must not reach traffic the LAN keeps to itself: to another LAN interface's subnet, or a
+ * route the operator has through a LAN router.  Such destinations stay unmarked; the lookup
+ * (without a mark) finds where the main routing sends them.  Only with such a chain: it costs
+ * a route lookup per LAN packet.
+ */
+static void plan_lan_exempt(struct planner *pl)
+{
+	const struct config *cfg = pl->cfg;
+	struct nftp_rule *r;
+	bool closed = false;
+
+	for (size_t i = 0; i < cfg->n_policies; i++)
+		closed |= cfg->policies[i].fallback_none;
+	if (!closed || !cfg->n_lan)
+		return;
+	r = rule(pl, "prerouting", "to the LAN: no policy");
+	if (!r)
+		return;
+	match_name(pl, r, NFTP_M_IIFNAME_IN, "lan_ifs");
+	match_name(pl, r, NFTP_M_FIB_OIF_IN, "lan_ifs");
+	STMT(pl, r, NFTP_S_RETURN);
 }
 
 static void plan_policy_marks(struct planner *pl)
@@ -1419,6 +1455,7 @@ static void plan_nft(struct planner *pl)
 		return;
 	}
 	plan_connmark(pl);
+	plan_lan_exempt(pl);
 	plan_policy_marks(pl);
 	plan_mss(pl);
 	plan_nat(pl);

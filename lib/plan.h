@@ -154,12 +154,17 @@ struct plan {
 	const struct cfg_uplink *default4, *default6; /* main table's default route, or NULL */
 };
 
-/* Rule priorities, relative to [global] rule-priority. */
-#define PLAN_PRIO_SUPPRESS 0
-#define PLAN_PRIO_SOURCE 1      /* + uplink index: from <uplink address> */
-#define PLAN_PRIO_UPLINK 256    /* + uplink index: fwmark <uplink mark> */
-#define PLAN_PRIO_CLASS 512     /* + class index: fwmark <policy chain mark> */
-#define PLAN_PRIO_SPAN 768
+/*
+ * Rule priorities, relative to [global] rule-priority.  A chain that fails closed (fallback =
+ * none) comes before the main table: its uplink's table, then prohibit, whatever the main
+ * table holds (LAN destinations never get its mark: see plan_lan_exempt()).
+ */
+#define PLAN_PRIO_CLOSED 0      /* + 2 x class index: fwmark <chain mark> lookup <uplink>; + 1: prohibit */
+#define PLAN_PRIO_SUPPRESS 512
+#define PLAN_PRIO_SOURCE 513    /* + uplink index: from <uplink address> */
+#define PLAN_PRIO_UPLINK 768    /* + uplink index: fwmark <uplink mark> */
+#define PLAN_PRIO_CLASS 1024    /* + class index: fwmark <policy chain mark> */
+#define PLAN_PRIO_SPAN 1280
 
 /* The unreachable route for a delegated prefix: the last resort (as OpenWrt's). */
 #define PLAN_PD_UNREACHABLE_METRIC 2147483647u

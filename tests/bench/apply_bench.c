@@ -233,7 +233,7 @@ static void profile_stages(struct applier *a, const struct config *cfg, const ch
 	if (m < 0)
 		die("%s", e.msg);
 	t[7] = now_ms();
-	if (diff_build(&plan, &a->kv, &own, m == 1, &ch, &e))
+	if (diff_build(&plan, &a->kv, &own, m == 1 ? DIFF_NFT_SAME : DIFF_NFT_DIFFERS, &ch, &e))
 		die("%s", e.msg);
 	t[8] = now_ms();
 	printf("%s-prof noop stages: state_load %.2f, rtnl_dump %.2f, observe %.2f, plan_build %.2f, "

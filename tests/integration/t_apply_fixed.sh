@@ -2,7 +2,8 @@
 # uplinkctl apply: transix fixed IPv4 on VLAN 1000 (as seed 002 runs it).  uplinkd builds
 # wan0.1000, sets the ::feed token before the WAN sees its first RA, builds the ipip6 tunnel from
 # PREFIX::feed, and sends the update request; the endpoint passes traffic only after it, inet sees
-# the fixed address, and the password appears in no process argument or output.
+# the fixed address, and the password appears in no process argument or output.  The VLAN's
+# parent wan0 faces the ISP too: what arrives on it untagged meets uplinkd's firewall.
 set -eu -o pipefail
 # shellcheck source=tests/lab/lab.sh disable=SC2119
 . "$(dirname "$0")/../lab/lab.sh"
@@ -71,3 +72,19 @@ t_eq "$(grep -c '"result"' "$LAB_FIXED_LOG")" 1 "one update request in all"
 in_ns rtr ps -eo args >"$LAB_DIR/ps.txt" # to a file first: a grep in the list would match itself
 if grep -F -- "$LAB_FIXED_PASS" "$LAB_DIR/ps.txt"; then t_fail "the password is in a process argument"; fi
 t_ok "no process argument holds the password"
+
+# ---- the VLAN's parent is filtered like the VLAN ----
+# From the NGN's side of the wire, untagged (on wan0, not wan0.1000), to the router's link-local
+# address on wan0, port 22 where nothing listens: a RST if it got through, nothing if dropped.
+parent_ll=$(in_ns rtr ip -6 -o addr show dev wan0 scope link | awk '{ sub("/.*", "", $4); print $4; exit }')
+[ -n "$parent_ll" ] || t_fail "wan0 has no link-local address"
+wan_in_drops() {
+	in_ns rtr nft list chain inet uplinkd wan_input | sed -nE 's/^\s*counter packets ([0-9]+) bytes [0-9]+ drop.*/\1/p'
+}
+d0=$(wan_in_drops)
+out=$(in_t 20 ngn socat -t 5 - "TCP6:[$parent_ll%rtr]:22,connect-timeout=3" </dev/null 2>&1) || true
+case "$out" in *"timed out"*) out=timeout ;; esac
+t_eq "$out" timeout "ngn -> [$parent_ll%rtr]:22 untagged on the VLAN's parent: dropped, no RST"
+d1=$(wan_in_drops)
+[ "$d1" -gt "$d0" ] || t_fail "uplinkd's wan_input drop counter did not move ($d0 -> $d1)"
+t_ok "uplinkd's wan_input counted the drop on wan0 ($d0 -> $d1)"

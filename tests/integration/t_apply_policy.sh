@@ -9,8 +9,10 @@
 # Every flow is judged by the address inet saw (what-is-my-address over HTTP, TCP and UDP, and the
 # www host's /json).  lan1 matches host1 and also www/tcp4000: the first policy wins.  Then the
 # static line loses carrier: lan1's traffic is refused (fail closed) while lan2's UDP falls back
-# to MAP-E; the carrier returns and both go back.  The fwmark rules are checked in the kernel and
-# an apply without anything new changes nothing.
+# to MAP-E; the carrier returns and both go back.  Fail closed is airtight: a main-table host
+# route into MAP-E for the echo host (as a VPN's 0.0.0.0/1 would be) takes none of lan1's
+# traffic, up or down, while lan1 still reaches a second LAN subnet on br0.  The fwmark rules
+# are checked in the kernel and an apply without anything new changes nothing.
 set -eu -o pipefail
 # shellcheck source=tests/lab/lab.sh disable=SC2119
 . "$(dirname "$0")/../lab/lab.sh"
@@ -135,7 +137,7 @@ t_match "$(rule_of "${pmark[host1]}")" "lookup $st_table( |$)" "ip rule: policy 
 t_match "$(rule_of "${pmark[www]}")" "lookup $ds_table( |$)" "ip rule: policy www's mark looks up transix's table"
 t_match "$(rule_of "${pmark[tcp4000]}")" "lookup $fx_table( |$)" "ip rule: policy tcp4000's mark looks up fixed's table"
 t_match "$(rule_of "${pmark[udp-st]}")" "lookup $st_table( |$)" "ip rule: policy udp-st's mark looks up st's table"
-hp=$(rule_of "${pmark[host1]}" | cut -d: -f1)
+hp=$(rule_of "${pmark[host1]}" | head -n1 | cut -d: -f1)
 wp=$(rule_of "${pmark[www]}" | cut -d: -f1)
 [ "$hp" -lt "$wp" ] || t_fail "host1's rule ($hp) must come before www's ($wp)"
 t_ok "the policy rules keep the file's order (host1 $hp before www $wp)"
@@ -172,6 +174,37 @@ out=$(ul_apply)
 echo "$out"
 t_eq "$(ul_changes "$out")" 0 "a second apply changes nothing"
 
+# ---- fail closed is airtight: a more specific main-table route does not take host1's traffic ----
+closed=$(rule_of "${pmark[host1]}")
+echo "$closed"
+t_eq "$(wc -l <<<"$closed")" 2 "host1's mark has two rules: st's table, then prohibit"
+t_match "$(tail -n1 <<<"$closed")" "prohibit" "the second one prohibits"
+sp=$(grep -E "lookup main suppress_prefixlength 0" <<<"$rules" | head -n1 | cut -d: -f1)
+[ "$(tail -n1 <<<"$closed" | cut -d: -f1)" -lt "$sp" ] || t_fail "host1's rules must come before the main table's ($sp)"
+t_ok "both come before the main table's rule ($sp)"
+in_ns rtr ip route add "$LAB_INET4_ECHO/32" dev map # more specific than any default route
+in_ns rtr nft -f - <<NFT
+table inet probe {
+	counter lan1_st { }
+	counter lan1_other { }
+	chain fwd {
+		type filter hook forward priority 300; policy accept;
+		ip saddr $LAB_LAN1_ADDR4 oifname "st0" counter name lan1_st
+		ip saddr $LAB_LAN1_ADDR4 oifname != { "st0", "br0" } counter name lan1_other
+	}
+}
+NFT
+probe() { in_ns rtr nft list counter inet probe "$1" | awk '/packets/ { print $2; exit }'; }
+lab_wait_ping 10 lan1 "$LAB_INET4_ECHO"
+[ "$(probe lan1_st)" -gt 0 ] || t_fail "lan1's ping did not leave by st0"
+t_eq "$(probe lan1_other)" 0 "host1: lan1's ping to $LAB_INET4_ECHO leaves by the static line, not by the host route into MAP-E"
+# A LAN destination the router routes (a second subnet on br0) is not the policy's business.
+in_ns rtr ip addr add 198.18.50.1/24 dev br0
+in_ns lan2 ip addr add 198.18.50.2/24 dev eth0
+lab_wait_ping 10 lan1 198.18.50.2
+t_ok "host1: lan1 reaches 198.18.50.2 on the LAN's second subnet through the router"
+t_eq "$(probe lan1_other)" 0 "nothing of lan1 left by another uplink"
+
 # ---- the static line loses carrier: fail closed for host1, fallback to MAP-E for udp-st ----
 in_ns inet ip link set dev st0 down
 lab_wait 5 st0_shows NO-CARRIER
@@ -201,6 +234,9 @@ seen=$(in_t 5 lan1 bash -c 'exec 3<>"/dev/udp/$0/$1" && echo x >&3 && timeout 2 
 	"$LAB_INET4_WHOAMI" "$LAB_WHOAMI_PORT" 2>/dev/null || true)
 t_eq "$seen" "" "host1 fails closed: lan1's UDP gets no answer"
 t_eq "$(wc -l <"$LAB_INET_LOG")" "$n0" "inet received nothing from lan1 (no leak by another uplink)"
+t_eq "$(probe lan1_other)" 0 "no packet of lan1 left the router by another interface (the host route into MAP-E took none)"
+lab_wait_ping 10 lan1 198.18.50.2
+t_ok "host1 fails closed, yet lan1 still reaches the LAN's second subnet"
 is_mape "$(ul_whoami_udp lan2)" "udp-st falls back: lan2's UDP $LAB_WHOAMI_PORT"
 seen=$(ul_whoami_tcp lan2)
 t_eq "${seen% *}" "$LAB_FIXED_IPV4" "lan2's TCP $LAB_WHOAMI_PORT still takes the fixed IPv4 ($seen)"

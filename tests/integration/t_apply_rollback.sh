@@ -3,7 +3,8 @@
 # the changes already made are undone and the kernel is as before (tests/integration/uplinkd.sh:
 # ul_kstate).  Two configurations `uplinkctl check` accepts but the kernel refuses:
 #  1. on the pristine router, a static uplink on lo with vlan = 5 (loopback cannot carry VLANs):
-#     the forwarding sysctls are set before the VLAN is refused;
+#     the nftables table is loaded first (a cold apply: the firewall before anything else, the
+#     forwarding sysctls after it) and deleted again when the VLAN is refused;
 #  2. on a router running MAP-E, DS-Lite and a static line with the best priority whose gateway6
 #     is an address the router itself holds (on lo; check cannot know): st0 comes up, its accept_ra is set, the DS-Lite tunnel and the
 #     addresses are made, the IPv4 routes added and the main default route moved off MAP-E
@@ -69,7 +70,16 @@ gateway = 198.18.98.1
 priority = none
 EOF
 t_eq "$(ul_ctl check -c "$UL_CONF")" "configuration OK" "check accepts a static uplink on lo.5"
+dry=$(ul_apply --dry-run)
+line_of() { grep -nE "$1" <<<"$dry" | head -n1 | cut -d: -f1; }
+nft_at=$(line_of "nft replace table inet uplinkd") link_at=$(line_of "link add link lo")
+fwd_at=$(line_of "sysctl net.ipv4.ip_forward=1")
+[ -n "$nft_at" ] && [ -n "$link_at" ] && [ -n "$fwd_at" ] || t_fail "the dry run lacks the table, the VLAN or ip_forward"
+[ "$nft_at" -lt "$link_at" ] && [ "$link_at" -lt "$fwd_at" ] ||
+	t_fail "cold apply order: table at $nft_at, VLAN at $link_at, ip_forward at $fwd_at"
+t_ok "a cold apply loads the table first and switches forwarding on last"
 refused "VLAN on lo" "lo\\.5"
+t_eq "$(in_ns rtr nft list tables)" "" "the table loaded first was deleted again"
 t_eq "$(in_ns rtr sysctl -n net.ipv4.ip_forward)" 0 "ip_forward is back to 0"
 t_match "$(in_ns rtr ip -o link show dev wan0)" "state DOWN" "wan0 is still down"
 

@@ -107,8 +107,8 @@ t_ok "the deleted nftables table is back"
 in_ns rtr ip link del ds
 lab_wait 5 in_ns rtr ip link show ds >/dev/null
 t_ok "the deleted DS-Lite tunnel is back"
-in_ns rtr ip rule del priority 10000
-lab_wait 5 sh -c "ip netns exec $LAB_NS_RTR ip rule | grep -q '^10000:'"
+in_ns rtr ip rule del priority 10512 # lookup main suppress_prefixlength 0
+lab_wait 5 sh -c "ip netns exec $LAB_NS_RTR ip rule | grep -q '^10512:'"
 t_ok "the deleted rule is back"
 lab_wait_ping 20 lan1 "$LAB_INET4_ECHO"
 t_eq "$(lab_whoami lan1 | cut -d' ' -f1)" "$LAB_MAPE_IPV4" "and traffic flows by MAP-E again"

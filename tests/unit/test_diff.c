@@ -290,6 +290,12 @@ static bool nft_same(struct world *w)
 	return same;
 }
 
+/* What apply_run() tells the differ about the kernel's table. */
+static enum diff_nft nft_state(struct world *w)
+{
+	return !w->nft ? DIFF_NFT_ABSENT : nft_same(w) ? DIFF_NFT_SAME : DIFF_NFT_DIFFERS;
+}
+
 static void nft_took(struct world *w, const struct change *c)
 {
 	struct strbuf sb = { 0 };
@@ -322,7 +328,7 @@ static size_t converge(struct world *w, const char *const *facts)
 	size_t n;
 
 	plan_from_kernel(w, facts);
-	ck_assert_msg(diff_build(&w->plan, &w->kv, &w->own, nft_same(w), &ch, &e) == 0, "%s", e.msg);
+	ck_assert_msg(diff_build(&w->plan, &w->kv, &w->own, nft_state(w), &ch, &e) == 0, "%s", e.msg);
 	for (size_t i = 0; i < ch.n; i++) {
 		if (getenv("DIFF_DEBUG")) {
 			struct strbuf sb = { 0 };
@@ -393,7 +399,7 @@ START_TEST(order_is_safe)
 
 	world_init(&w, POLICY);
 	plan_from_kernel(&w, NULL);
-	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, false, &ch, &e), 0);
+	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, nft_state(&w), &ch, &e), 0);
 	for (size_t i = 0; i < ch.n; i++) {
 		const struct change *c = &ch.v[i];
 
@@ -409,7 +415,60 @@ START_TEST(order_is_safe)
 	ck_assert_int_ge(link_at, 0);
 	ck_assert_int_gt(addr_at, link_at);
 	ck_assert_int_gt(route_at, addr_at);
-	ck_assert_int_eq(nft_at, (int)ch.n - 1);
+	ck_assert_int_eq(nft_at, 0); /* a cold apply: the firewall before anything else */
+	changes_free(&ch);
+	plan_free(&w.plan);
+	world_free(&w);
+}
+END_TEST
+
+/* Where the first forwarding sysctl and the table replace are in ch (-1: absent). */
+static void forwarding_and_table(const struct changes *ch, int *fwd_at, int *nft_at)
+{
+	*fwd_at = *nft_at = -1;
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct change *c = &ch->v[i];
+
+		if (c->kind == CH_SYSCTL && *fwd_at < 0 && (!strcmp(c->sysctl.key, "net/ipv4/ip_forward") ||
+							    !strcmp(c->sysctl.key, "net/ipv6/conf/all/forwarding")))
+			*fwd_at = (int)i;
+		if (c->kind == CH_NFT_REPLACE)
+			*nft_at = (int)i;
+	}
+}
+
+START_TEST(forwarding_waits_for_the_table)
+{
+	struct world w;
+	struct changes ch;
+	struct ul_err e;
+	int fwd_at, nft_at;
+
+	/* forwarding is being switched on, the table differs: the table, then forwarding */
+	world_init(&w, POLICY);
+	plan_from_kernel(&w, NULL);
+	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, DIFF_NFT_DIFFERS, &ch, &e), 0);
+	forwarding_and_table(&ch, &fwd_at, &nft_at);
+	ck_assert_int_ge(nft_at, 0);
+	ck_assert_int_ge(fwd_at, 0);
+	ck_assert_msg(nft_at < fwd_at, "forwarding (change %d) goes on before the table (change %d)",
+		      fwd_at, nft_at);
+	ck_assert(!ch.v[nft_at].owned);
+	changes_free(&ch);
+	/* no table at all: it comes first, before the links it names, and is new */
+	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, DIFF_NFT_ABSENT, &ch, &e), 0);
+	forwarding_and_table(&ch, &fwd_at, &nft_at);
+	ck_assert_int_eq(nft_at, 0);
+	ck_assert(ch.v[0].owned);
+	ck_assert_int_gt(fwd_at, nft_at);
+	changes_free(&ch);
+	/* the table is there and right: forwarding still goes on last, after every other change */
+	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, DIFF_NFT_SAME, &ch, &e), 0);
+	forwarding_and_table(&ch, &fwd_at, &nft_at);
+	ck_assert_int_eq(nft_at, -1);
+	ck_assert_int_ge(fwd_at, 0);
+	for (size_t i = (size_t)fwd_at; i < ch.n; i++)
+		ck_assert_int_eq(ch.v[i].kind, CH_SYSCTL);
 	changes_free(&ch);
 	plan_free(&w.plan);
 	world_free(&w);
@@ -434,7 +493,7 @@ START_TEST(prefix_change_moves_mape)
 	prefix_parse(&a->addr, "240b:10:abcd:ef00:21e:10ff:fe20:3040/64", AF_INET6, true);
 	a->preferred_lft = 3600;
 	plan_from_kernel(&w, NULL);
-	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, nft_same(&w), &ch, &e), 0);
+	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, nft_state(&w), &ch, &e), 0);
 	for (size_t i = 0; i < ch.n; i++) {
 		changed_tunnel |= ch.v[i].kind == CH_LINK_CHANGE && !strcmp(ch.v[i].link.name, "v6plus");
 		removed_old_ce |= ch.v[i].kind == CH_ADDR_DEL && !strcmp(ch.v[i].addr.dev, "enp2s0");
@@ -541,7 +600,7 @@ START_TEST(conflicts_are_refused)
 	world_init(&w, POLICY);
 	sim_link(&w.kv, "v6plus", "veth", IFF_UP);
 	plan_from_kernel(&w, NULL);
-	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, false, &ch, &e), -EEXIST);
+	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, nft_state(&w), &ch, &e), -EEXIST);
 	ck_assert_str_eq(e.msg, "interface v6plus exists with other settings (it is veth), and uplinkd changes only interfaces it created; remove it or set ifname");
 	plan_free(&w.plan);
 	world_free(&w);
@@ -554,7 +613,7 @@ START_TEST(conflicts_are_refused)
 	r->type = RTN_UNICAST;
 	r->oif = sim_find(&w.kv, "br0")->ifindex;
 	plan_from_kernel(&w, NULL);
-	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, false, &ch, &e), -EEXIST);
+	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, nft_state(&w), &ch, &e), -EEXIST);
 	ck_assert_str_eq(e.msg, "table 254 already has a IPv4 route to default with metric 0 that uplinkd did not install (protocol 4); uplinkd does not replace it");
 	plan_free(&w.plan);
 	world_free(&w);
@@ -576,7 +635,7 @@ START_TEST(failover_changes_only_routes_and_rules)
 	converge(&w, NULL);
 	ck_assert_uint_eq(converge(&w, NULL), 0);
 	plan_from_kernel(&w, ocn_down);
-	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, nft_same(&w), &ch, &e), 0);
+	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, nft_state(&w), &ch, &e), 0);
 	for (size_t i = 0; i < ch.n; i++) {
 		enum change_kind k = ch.v[i].kind;
 
@@ -666,7 +725,7 @@ START_TEST(token_before_up)
 	world_init(&w, "conf/examples/transix-fixed-ipv4.conf");
 	sim_link(&w.kv, "ens224", "", 0); /* present, down */
 	plan_from_kernel(&w, NULL);
-	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, false, &ch, &e), 0);
+	ck_assert_int_eq(diff_build(&w.plan, &w.kv, &w.own, nft_state(&w), &ch, &e), 0);
 	for (size_t i = 0; i < ch.n; i++) {
 		const struct change *c = &ch.v[i];
 
@@ -723,6 +782,7 @@ int main(void)
 
 	tcase_add_test(tc, second_run_is_empty);
 	tcase_add_test(tc, order_is_safe);
+	tcase_add_test(tc, forwarding_waits_for_the_table);
 	tcase_add_test(tc, prefix_change_moves_mape);
 	tcase_add_test(tc, foreign_objects_are_not_touched);
 	tcase_add_test(tc, teardown_skips_deleted_devices);

@@ -214,6 +214,8 @@ static void vocabulary(struct nftp_table *t)
 	ck_assert_int_eq(nftp_set_add_ifname(ifs, "ppp0"), 0);
 	ck_assert_int_eq(nftp_set_add_ifname(ifs, "abcdefghijklmno"), 0);
 	ck_assert_ptr_nonnull(nftp_add_set(t, "noifs", NFTP_SET_IFNAME));
+	ifs = nftp_add_set(t, "oneif", NFTP_SET_IFNAME);
+	ck_assert_int_eq(nftp_set_add_ifname(ifs, "br0"), 0);
 
 	c = nftp_add_chain(t, "c_pre", NFTP_HOOK_PREROUTING, NFTP_CHAIN_FILTER, -150);
 	r = rule(c, "replies");
@@ -394,6 +396,14 @@ static void vocabulary(struct nftp_table *t)
 	m_family(r, AF_INET6);
 	m_icmp6(r, "2 139");
 	stmt(r, NFTP_S_DROP);
+	/* fib daddr oifname: a set's names in the rule (several, one) */
+	r = rule(c, NULL);
+	m_name(r, NFTP_M_IIFNAME_IN, "ifs", 0);
+	m_name(r, NFTP_M_FIB_OIF_IN, "ifs", 0);
+	stmt(r, NFTP_S_RETURN);
+	r = rule(c, "to the LAN");
+	m_name(r, NFTP_M_FIB_OIF_IN, "oneif", 0);
+	stmt(r, NFTP_S_RETURN);
 	r = rule(c, "policy");
 	m_name(r, NFTP_M_IIFNAME_IN, "ifs", 0);
 	m_family(r, AF_INET);
@@ -664,7 +674,7 @@ START_TEST(hash_is_stable)
 	strcpy(b.chains.v[0].name, "c_pre");
 	ck_assert_uint_eq(h, nft_table_hash(&b));
 	/* fixed across runs and machines: a change here means old tables get replaced */
-	ck_assert_msg(h == 0xb788f21cca906056ull, "hash of the vocabulary table: 0x%016llx",
+	ck_assert_msg(h == 0xbada83a7bbbb2d4eull, "hash of the vocabulary table: 0x%016llx",
 		      (unsigned long long)h);
 
 	/* an ICMPv6 type list is part of it */
@@ -754,6 +764,18 @@ START_TEST(builder_errors_name_the_rule)
 	strcpy(r->m[0].name, "sixteen-chars-xx");
 	want_refused(&t, "rule 3 of chain c: interface name sixteen-chars-xx is too long");
 	strcpy(r->m[0].name, "eth0");
+
+	for (size_t i = 0; i < c->rules.n; i++) {
+		char want[96];
+
+		if (strcmp(c->rules.v[i].comment, "to the LAN"))
+			continue;
+		r = &c->rules.v[i];
+		strcpy(r->m[0].name, "noifs");
+		snprintf(want, sizeof(want), "rule %zu of chain c: interface set noifs is empty", i + 1);
+		want_refused(&t, want);
+		strcpy(r->m[0].name, "oneif");
+	}
 
 	r = &nftp_find_chain(&t, "jt")->rules.v[0];
 	r->s[0].n = 0;

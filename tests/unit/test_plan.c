@@ -300,6 +300,14 @@ START_TEST(prefix_change_recomputes_mape)
 }
 END_TEST
 
+/* Two policies on one uplink: one fails closed, the other follows the main table. */
+#define CLOSED_CONF \
+	"[global]\nlan = br0\n[uplink wan]\ntype = ipoe\ndevice = eth1\n" \
+	"[uplink ds]\ntype = dslite\nover = wan\naftr = 2001:db8::1\n" \
+	"[uplink map]\ntype = mape\nover = wan\n" \
+	"[policy strict]\nfrom = 192.168.1.5\nuplink = ds\nfallback = none\n" \
+	"[policy loose]\nfrom = 192.168.1.6\nuplink = ds\n"
+
 START_TEST(fallback_none_fails_closed)
 {
 	char conf[512];
@@ -309,14 +317,9 @@ START_TEST(fallback_none_fails_closed)
 	struct plan p;
 
 	snprintf(conf, sizeof(conf), "%s/closed.conf", tl_tmpdir());
-	ck_assert_int_eq(tl_write_file(conf,
-		"[global]\nlan = br0\n[uplink wan]\ntype = ipoe\ndevice = eth1\n"
-		"[uplink ds]\ntype = dslite\nover = wan\naftr = 2001:db8::1\n"
-		"[uplink map]\ntype = mape\nover = wan\n"
-		"[policy strict]\nfrom = 192.168.1.5\nuplink = ds\nfallback = none\n"
-		"[policy loose]\nfrom = 192.168.1.6\nuplink = ds\n", 0644), 0);
+	ck_assert_int_eq(tl_write_file(conf, CLOSED_CONF, 0644), 0);
 	build(conf, kv, &cfg, &p);
-	rule = find_rule(&p, AF_INET, 10000 + PLAN_PRIO_CLASS);
+	rule = find_rule(&p, AF_INET, 10000 + PLAN_PRIO_CLOSED);
 	ck_assert_int_eq(rule->action, PLAN_RULE_PROHIBIT);
 	rule = find_rule(&p, AF_INET, 10000 + PLAN_PRIO_CLASS + 1);
 	ck_assert_int_eq(rule->action, PLAN_RULE_LOOKUP);
@@ -414,6 +417,75 @@ START_TEST(wan_forward_passes_rfc4890_icmpv6_only)
 	free(in);
 	plan_free(&p);
 	cfg_free(cfg);
+}
+END_TEST
+
+/* The rules that carry mark (IPv4), by priority: the plan's rules are sorted. */
+static size_t rules_of_mark(const struct plan *p, uint32_t mark, const struct plan_rule **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->rules.n && n < max; i++) {
+		if (p->rules.v[i].family == AF_INET && p->rules.v[i].fwmark == mark)
+			out[n++] = &p->rules.v[i];
+	}
+	return n;
+}
+
+static uint32_t suppress_priority(const struct plan *p)
+{
+	for (size_t i = 0; i < p->rules.n; i++) {
+		if (p->rules.v[i].family == AF_INET && p->rules.v[i].suppress_prefixlen == 0)
+			return p->rules.v[i].priority;
+	}
+	ck_abort_msg("no suppress rule");
+	return 0;
+}
+
+/*
+ * fallback = none is airtight: the chain's marked traffic looks up its uplink's table and then
+ * meets prohibit, both before the main table is consulted at all, so neither a more specific
+ * main-table route (another WAN's subnet, a VPN's 0.0.0.0/1) nor a table emptied by the kernel
+ * (the ppp device gone) lets it out another way; LAN destinations never get the mark.
+ */
+START_TEST(fallback_none_is_airtight)
+{
+	char conf[512];
+	const char *up[] = { "wan.prefix=240b:10:3f6c:d400::/64", NULL };
+	const char *down[] = { "wan.prefix=240b:10:3f6c:d400::/64", "ds.state=down", NULL };
+	const struct plan_rule *r[8];
+	uint32_t strict = 4u << 16, loose = 5u << 16; /* 3 uplinks, then the classes */
+	struct config *cfg;
+	struct plan p;
+	char *pre;
+	size_t n;
+
+	snprintf(conf, sizeof(conf), "%s/airtight.conf", tl_tmpdir());
+	ck_assert_int_eq(tl_write_file(conf, CLOSED_CONF, 0644), 0);
+	for (int pass = 0; pass < 2; pass++) {
+		build(conf, pass ? down : up, &cfg, &p);
+		n = rules_of_mark(&p, strict, r, ARRAY_SIZE(r));
+		ck_assert_uint_eq(n, 2);
+		if (pass) {
+			ck_assert_int_eq(r[0]->action, PLAN_RULE_PROHIBIT);
+		} else {
+			ck_assert_int_eq(r[0]->action, PLAN_RULE_LOOKUP);
+			ck_assert_uint_eq(r[0]->table, cfg->uplinks[1].table);
+		}
+		ck_assert_int_eq(r[1]->action, PLAN_RULE_PROHIBIT);
+		ck_assert_uint_lt(r[1]->priority, suppress_priority(&p));
+		/* a chain with a fallback keeps its place after the main table's specific routes */
+		n = rules_of_mark(&p, loose, r, ARRAY_SIZE(r));
+		ck_assert_uint_eq(n, 1);
+		ck_assert_uint_gt(r[0]->priority, suppress_priority(&p));
+		/* LAN destinations are not marked: the main table's LAN routes take them */
+		pre = chain_text(&p, "prerouting");
+		ck_assert_msg(strstr(pre, "iifname @lan_ifs fib daddr oifname \"br0\" return"), "%s", pre);
+		ck_assert(strstr(pre, "fib daddr") < strstr(pre, "policy strict"));
+		free(pre);
+		plan_free(&p);
+		cfg_free(cfg);
+	}
 }
 END_TEST
 
@@ -662,6 +734,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, fallback_none_fails_closed);
 	tcase_add_test(tc, firewall_covers_every_wan_interface);
 	tcase_add_test(tc, wan_forward_passes_rfc4890_icmpv6_only);
+	tcase_add_test(tc, fallback_none_is_airtight);
 	tcase_add_test(tc, ipip6_local_uses_token);
 	tcase_add_test(tc, pd_gives_lan_its_subnet);
 	tcase_add_test(tc, pd_unreachable_route);
