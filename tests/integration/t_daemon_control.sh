@@ -144,6 +144,11 @@ t_ok "the password is in no log line, status output or process argument"
 cp "$LAB_DIR/inst/lib/systemd/system/uplinkd.service" "$LAB_DIR/uplinkd.service"
 out=$(systemd-analyze verify "$LAB_DIR/uplinkd.service" 2>&1) || t_fail "systemd-analyze verify: $out"
 t_ok "systemd-analyze verify passes on the unit"
+sec=$(systemd-analyze security --offline=yes "$LAB_DIR/uplinkd.service" 2>&1) || t_fail "systemd-analyze security: $sec"
+t_match "$sec" "ProtectKernelTunables=.*cannot alter kernel tunables" "the unit protects the kernel tunables"
+exposure=$(sed -nE 's/.*Overall exposure level for uplinkd.service: ([0-9.]+).*/\1/p' <<<"$sec")
+awk -v e="$exposure" 'BEGIN { exit !(e <= 2.8) }' || t_fail "systemd-analyze security: exposure $exposure, want <= 2.8"
+t_ok "systemd-analyze security: exposure $exposure"
 
 # stop, then --oneshot: the same result without a daemon
 in_ns rtr kill "$(ul_pid)"
@@ -151,8 +156,18 @@ lab_wait 10 sh -c "! pgrep -x uplinkd >/dev/null"
 t_match "$(ul_log)" "stopped; the kernel keeps its routes" "uplinkd stops on SIGTERM and says what it leaves"
 t_eq "$(ul_default)" map "the routes stay after it stops"
 in_ns rtr ip route del default
-in_priv rtr "$UL_BIN/uplinkd" --oneshot -c "$UL_CONF" --log stderr 2>"$LAB_DIR/oneshot.log"
+in_ns rtr sysctl -qw net.ipv4.ip_forward=0
+# as the unit runs it (ProtectKernelTunables=yes, ReadWritePaths=/proc/sys/net): /proc/sys and
+# /sys read-only but for /proc/sys/net
+# shellcheck disable=SC2016 # expanded by the inner sh
+in_priv rtr unshare -m sh -c 'mount --make-rprivate / && mount --bind /proc/sys/net /proc/sys/net &&
+	mount --rbind /proc/sys /proc/sys &&
+	mount -o remount,bind,ro /proc/sys && mount -o remount,bind,ro /sys &&
+	! sh -c "echo core >/proc/sys/kernel/core_pattern" 2>/dev/null &&
+	exec "$0" --oneshot -c "$1" --log stderr' "$UL_BIN/uplinkd" "$UL_CONF" 2>"$LAB_DIR/oneshot.log" ||
+	t_fail "uplinkd --oneshot with read-only kernel tunables: $(cat "$LAB_DIR/oneshot.log")"
 t_eq "$(ul_default)" map "uplinkd --oneshot put the default route back"
+t_eq "$(in_ns rtr sysctl -n net.ipv4.ip_forward)" 1 "and forwarding, with /proc/sys read-only but for /proc/sys/net"
 out=$(ul_ctl down)
 t_match "$out" "^removed: [0-9]+ changes$" "uplinkctl down removes the rest"
 t_eq "$(ul_default)" none "no default route is left"
