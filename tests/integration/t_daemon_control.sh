@@ -82,6 +82,66 @@ print("status -j: valid JSON,", len(s["uplinks"]), "uplinks")
 PY
 t_ok "status -j is valid JSON with state, since, device, addresses, table, health, counters, MAP-E ports"
 
+# The control socket serves its clients by events: clients that connect and say nothing, or
+# say too much, delay nobody and are dropped; every descriptor uplinkd holds is close-on-exec.
+in_priv rtr python3 - "$LAB_DIR/silent.ready" >"$LAB_DIR/silent.log" 2>&1 <<'PY' &
+import socket, sys, time
+silent = []
+for i in range(4):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect("/run/uplinkd/control")
+    silent.append(s)
+open(sys.argv[1], "w").close()
+big = socket.socket(socket.AF_UNIX)
+big.settimeout(10)
+big.connect("/run/uplinkd/control")
+try:
+    big.sendall(b"x" * 65536)
+except OSError:
+    pass
+answer = b""
+try:
+    while True:
+        b = big.recv(4096)
+        if not b:
+            break
+        answer += b
+except OSError as e:
+    answer += str(e).encode()
+print("big:", answer.decode(errors="replace").replace("\n", " | "))
+t0 = time.monotonic()
+for s in silent:
+    s.settimeout(20)
+    try:
+        gone = s.recv(100) == b""
+    except OSError:
+        gone = False
+    print("silent:", "dropped" if gone else "kept", "after %.1fs" % (time.monotonic() - t0))
+PY
+silent=$!
+lab_wait_file 10 "$LAB_DIR/silent.ready"
+t0=$(date +%s%N)
+ul_ctl status >/dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -lt 1000 ] || t_fail "with 4 silent clients connected, status took ${ms} ms"
+t_ok "4 clients that connect and say nothing do not delay status (${ms} ms)"
+wait "$silent" || true
+cat "$LAB_DIR/silent.log"
+t_match "$(cat "$LAB_DIR/silent.log")" "^big: error: request too long \| FAIL \|" "a request without end is refused"
+t_eq "$(grep -c '^silent: dropped' "$LAB_DIR/silent.log")" 4 "the silent clients are dropped"
+t_match "$(ul_log)" "control: dropped a client that sent no request in 5s" "and uplinkd says so"
+pid=$(ul_pid)
+leaks=""
+for fd in /proc/"$pid"/fd/*; do
+	n=${fd##*/}
+	what=$(readlink "$fd" || true)
+	case "$what" in socket:* | anon_inode:*) ;; *) continue ;; esac
+	flags=$(awk '/^flags:/ { print $2 }' "/proc/$pid/fdinfo/$n")
+	[ $((8#$flags & 8#2000000)) != 0 ] || leaks="$leaks $n=$what"
+done
+[ -z "$leaks" ] || t_fail "descriptors of uplinkd without close-on-exec (a child inherits them):$leaks"
+t_ok "every socket, epoll, timerfd and signalfd of uplinkd is close-on-exec"
+
 # administrative down and up
 out=$(ul_ctl down map)
 echo "$out"
