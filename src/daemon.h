@@ -45,6 +45,7 @@ struct uplink_rt {
 	unsigned fails, oks;          /* consecutive probe results */
 	struct dsource probe;         /* the socket of the probe in flight (fd -1: none) */
 	uint16_t probe_seq;
+	uint16_t probe_id;            /* the ICMP echo id, random per probe */
 	uint64_t probe_sent_ms;
 	uint8_t window[PROBE_WINDOW]; /* 1 = answered, over the last probes */
 	unsigned window_n, window_pos;
