@@ -75,7 +75,8 @@ struct uplink_rt {
 	/* transix update request, sent by a child process */
 	pid_t update_pid;
 	struct dsource update_out;
-	struct in6_addr update_local;   /* registered (update_ok) or being registered */
+	struct in6_addr update_local;   /* the address to register: registered when update_ok */
+	struct in6_addr update_sent;    /* the address the running child registers */
 	bool update_ok;
 	unsigned update_attempts;
 	struct dtimer update_timer;
