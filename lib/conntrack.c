@@ -69,7 +69,7 @@ int ct_open(struct ct_conn **out, struct ul_err *e)
 		ct_close(c);
 		return ul_errf(e, ENOMEM, "conntrack: out of memory");
 	}
-	c->nl = mnl_socket_open(NETLINK_NETFILTER);
+	c->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (!c->nl) {
 		int err = errno;
 

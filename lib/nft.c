@@ -1647,7 +1647,7 @@ int nft_open(struct nft_conn **out, struct ul_err *e)
 	if (!c)
 		return ul_errf(e, ENOMEM, "out of memory");
 	c->rbuf = malloc(RBUF_BYTES);
-	c->nl = mnl_socket_open(NETLINK_NETFILTER);
+	c->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (!c->rbuf || !c->nl) {
 		int err = c->rbuf ? errno : ENOMEM;
 

@@ -46,6 +46,7 @@ struct uplink_rt {
 	unsigned fails, oks;          /* consecutive probe results */
 	struct dsource probe;         /* the socket of the probe in flight (fd -1: none) */
 	uint16_t probe_seq;
+	uint16_t probe_id;            /* the ICMP echo id, random per probe */
 	uint64_t probe_sent_ms;
 	uint8_t window[PROBE_WINDOW]; /* 1 = answered, over the last probes */
 	unsigned window_n, window_pos;
@@ -79,7 +80,8 @@ struct uplink_rt {
 	/* transix update request, sent by a child process */
 	pid_t update_pid;
 	struct dsource update_out;
-	struct in6_addr update_local;   /* registered (update_ok) or being registered */
+	struct in6_addr update_local;   /* the address to register: registered when update_ok */
+	struct in6_addr update_sent;    /* the address the running child registers */
 	bool update_ok;
 	unsigned update_attempts;
 	struct dtimer update_timer;

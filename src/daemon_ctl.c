@@ -10,6 +10,7 @@
  *   ping
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,52 +111,172 @@ static bool handle(struct daemon *d, char *line, struct strbuf *out)
 	return false;
 }
 
-static void serve(struct daemon *d, int fd)
+/*
+ * Clients are served by events, never blocking: the request is read as it arrives, the answer
+ * written as the client takes it.  A client that sends no full request, or does not take its
+ * answer, within CLIENT_TIMEOUT_MS is dropped, so nobody can stall the loop (and failover).
+ */
+#define MAX_CLIENTS 16
+#define CLIENT_TIMEOUT_MS 5000
+
+struct client {
+	struct dsource src;           /* fd -1: slot free */
+	struct dtimer timer;
+	char req[4096];
+	size_t got;
+	struct strbuf out;            /* the answer, once the request is handled */
+	size_t sent;
+	bool answering;
+};
+
+static struct client clients[MAX_CLIENTS];
+
+static void client_close(struct daemon *d, struct client *c)
 {
-	struct timeval tv = { .tv_sec = 2 };
-	struct strbuf out = { 0 };
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	char line[4096];
-	ssize_t n;
-	size_t got = 0;
+	if (c->src.fd < 0)
+		return;
+	loop_del(d, &c->src);
+	close(c->src.fd);
+	c->src.fd = -1;
+	timer_disarm(&c->timer);
+	sb_free(&c->out);
+}
+
+static void client_write(struct daemon *d, struct client *c)
+{
+	while (c->sent < c->out.len) {
+		ssize_t n = write(c->src.fd, c->out.s + c->sent, c->out.len - c->sent);
+
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			client_close(d, c);
+			return;
+		}
+		c->sent += (size_t)n;
+		timer_arm(d, &c->timer, CLIENT_TIMEOUT_MS);
+	}
+	client_close(d, c);
+}
+
+static void client_answer(struct daemon *d, struct client *c, bool too_long)
+{
 	bool ok;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.uid != 0) {
-		log_warn("control: refused a request from uid %d", (int)cred.uid);
-		dprintf(fd, "error: only root may control uplinkd\nFAIL\n");
+	c->req[c->got] = '\0';
+	c->req[strcspn(c->req, "\r\n")] = '\0';
+	if (too_long) {
+		sb_printf(&c->out, "error: request too long\n");
+		ok = false;
+	} else {
+		ok = handle(d, c->req, &c->out);
+	}
+	sb_puts(&c->out, ok ? "OK\n" : "FAIL\n");
+	c->answering = true;
+	timer_arm(d, &c->timer, CLIENT_TIMEOUT_MS);
+	if (loop_add(d, &c->src, EPOLLOUT)) {
+		client_close(d, c);
 		return;
 	}
-	while (got < sizeof(line) - 1 && (n = read(fd, line + got, sizeof(line) - 1 - got)) > 0) {
-		got += (size_t)n;
-		if (memchr(line, '\n', got))
-			break;
+	client_write(d, c);
+}
+
+static void on_client(struct daemon *d, struct dsource *s, uint32_t events)
+{
+	struct client *c = s->arg;
+	ssize_t n;
+
+	if (s->fd < 0)
+		return; /* closed earlier in this round */
+	if (c->answering) {
+		if (events & (EPOLLERR | EPOLLHUP))
+			client_close(d, c);
+		else
+			client_write(d, c);
+		return;
 	}
-	line[got] = '\0';
-	line[strcspn(line, "\r\n")] = '\0';
-	ok = handle(d, line, &out);
-	sb_puts(&out, ok ? "OK\n" : "FAIL\n");
-	for (size_t off = 0; out.s && off < out.len;) {
-		n = write(fd, out.s + off, out.len - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
+	while (c->got < sizeof(c->req) - 1) {
+		n = read(s->fd, c->req + c->got, sizeof(c->req) - 1 - c->got);
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			client_close(d, c);
+			return;
+		}
+		if (n == 0) {
+			/* the client shut its side: what it sent is the request */
+			if (c->got)
+				client_answer(d, c, false);
+			else
+				client_close(d, c);
+			return;
+		}
+		c->got += (size_t)n;
+		if (memchr(c->req + c->got - (size_t)n, '\n', (size_t)n)) {
+			client_answer(d, c, false);
+			return;
+		}
 	}
-	sb_free(&out);
+	client_answer(d, c, true);
+}
+
+static void on_client_timeout(struct daemon *d, struct dtimer *t)
+{
+	struct client *c = (struct client *)((char *)t - offsetof(struct client, timer));
+
+	if (c->answering)
+		log_warn("control: dropped a client that did not take its answer in %ds",
+			 CLIENT_TIMEOUT_MS / 1000);
+	else
+		log_warn("control: dropped a client that sent no request in %ds", CLIENT_TIMEOUT_MS / 1000);
+	client_close(d, c);
+}
+
+static void refuse(int fd, const char *msg)
+{
+	/* best effort: the socket is new, its buffer takes a line */
+	if (write(fd, msg, strlen(msg)) < 0) {
+		/* the client is gone already */
+	}
+	close(fd);
 }
 
 static void on_accept(struct daemon *d, struct dsource *s, uint32_t events)
 {
 	(void)events;
 	for (;;) {
-		int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct client *c = NULL;
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
 
 		if (fd < 0)
 			return;
-		serve(d, fd);
-		close(fd);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.uid != 0) {
+			log_warn("control: refused a request from uid %d", (int)cred.uid);
+			refuse(fd, "error: only root may control uplinkd\nFAIL\n");
+			continue;
+		}
+		for (size_t k = 0; k < MAX_CLIENTS && !c; k++) {
+			if (clients[k].src.fd < 0)
+				c = &clients[k];
+		}
+		if (!c) {
+			log_warn("control: %d clients at once, refused one more", MAX_CLIENTS);
+			refuse(fd, "error: too many clients\nFAIL\n");
+			continue;
+		}
+		memset(c, 0, sizeof(*c));
+		c->src.fd = fd;
+		c->src.fn = on_client;
+		c->src.arg = c;
+		c->timer.fn = on_client_timeout;
+		if (loop_add(d, &c->src, EPOLLIN)) {
+			close(fd);
+			c->src.fd = -1;
+			continue;
+		}
+		timer_arm(d, &c->timer, CLIENT_TIMEOUT_MS);
 	}
 }
 
@@ -164,6 +285,8 @@ int ctl_open(struct daemon *d)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
+	for (size_t k = 0; k < MAX_CLIENTS; k++)
+		clients[k].src.fd = -1;
 	if (mkdir(d->run_dir, 0700) && errno != EEXIST) {
 		log_err("cannot create %s: %s", d->run_dir, strerror(errno));
 		return -errno;
@@ -199,6 +322,8 @@ int ctl_open(struct daemon *d)
 
 void ctl_close(struct daemon *d)
 {
+	for (size_t k = 0; k < MAX_CLIENTS; k++)
+		client_close(d, &clients[k]);
 	if (d->ctl.fd < 0)
 		return;
 	loop_del(d, &d->ctl);

@@ -2,7 +2,8 @@
  * Health checks, each sent through its own uplink only: the socket carries the uplink's mark
  * (so uplinkd's fwmark rule takes it to the uplink's table) and is bound to its interface.
  * check-fail misses in a row take the uplink out; check-recover answers bring it back (after
- * hold-down).  No check configured: no timer, no wakeup.
+ * hold-down).  An echo reply counts only from the target, with the probe's random id and its
+ * sequence.  No check configured: no timer, no wakeup.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -142,35 +144,56 @@ static void finish(struct daemon *d, size_t i, bool ok)
 	record(d, i, ok);
 }
 
+/* Is this the reply to the probe in flight: from the target, with our id and sequence? */
+static bool our_reply(const struct uplink_rt *rt, const uint8_t *buf, size_t len,
+		      const struct sockaddr_storage *from)
+{
+	const uint8_t *p = buf;
+	uint16_t id, seq;
+
+	if (rt->probe_peer.ss_family == AF_INET) {
+		const struct sockaddr_in *want = (const struct sockaddr_in *)&rt->probe_peer;
+		const struct sockaddr_in *got = (const struct sockaddr_in *)from;
+		size_t hl;
+
+		if (len < sizeof(struct ip) || from->ss_family != AF_INET ||
+		    got->sin_addr.s_addr != want->sin_addr.s_addr)
+			return false;
+		hl = (size_t)(buf[0] & 0x0f) * 4;
+		if (hl < sizeof(struct ip) || len < hl + 8 || buf[hl] != ICMP_ECHOREPLY)
+			return false;
+		p += hl;
+	} else {
+		const struct sockaddr_in6 *want = (const struct sockaddr_in6 *)&rt->probe_peer;
+		const struct sockaddr_in6 *got = (const struct sockaddr_in6 *)from;
+
+		if (len < 8 || from->ss_family != AF_INET6 ||
+		    memcmp(&got->sin6_addr, &want->sin6_addr, sizeof(got->sin6_addr)) ||
+		    p[0] != ICMP6_ECHO_REPLY)
+			return false;
+	}
+	memcpy(&id, p + 4, 2);
+	memcpy(&seq, p + 6, 2);
+	return ntohs(id) == rt->probe_id && ntohs(seq) == rt->probe_seq;
+}
+
 static void on_icmp(struct daemon *d, struct dsource *s, uint32_t events)
 {
 	size_t i = uplink_of(d, s);
 	struct uplink_rt *rt = &d->rt[i];
+	struct sockaddr_storage from;
+	socklen_t from_len = sizeof(from);
 	uint8_t buf[1500];
 	ssize_t n;
 
 	(void)events;
-	while ((n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
-		const uint8_t *p = buf;
-		size_t len = (size_t)n;
-		uint16_t id, seq;
-
-		if (rt->probe_peer.ss_family == AF_INET) {
-			const struct ip *ip = (const struct ip *)buf;
-			size_t hl = (size_t)ip->ip_hl * 4;
-
-			if (len < hl + 8 || p[hl] != ICMP_ECHOREPLY)
-				continue;
-			p += hl;
-		} else if (len < 8 || p[0] != ICMP6_ECHO_REPLY) {
-			continue;
-		}
-		memcpy(&id, p + 4, 2);
-		memcpy(&seq, p + 6, 2);
-		if (ntohs(id) == (uint16_t)(getpid() + i) && ntohs(seq) == rt->probe_seq) {
+	while ((n = recvfrom(s->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+			     &from_len)) > 0) {
+		if (our_reply(rt, buf, (size_t)n, &from)) {
 			finish(d, i, true);
 			return;
 		}
+		from_len = sizeof(from);
 	}
 }
 
@@ -259,8 +282,13 @@ static void send_probe(struct daemon *d, struct dtimer *tm)
 	if (u->check == CFG_CHECK_ICMP) {
 		bool v4 = t.sa.ss_family == AF_INET;
 		uint8_t pkt[16] = { v4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST, 0 };
-		uint16_t id = htons((uint16_t)(getpid() + i)), seq = htons(rt->probe_seq), sum;
+		uint16_t id, seq = htons(rt->probe_seq), sum;
 		uint32_t acc = 0;
+
+		/* unguessable, so that only who sees the request can answer it */
+		if (getrandom(&rt->probe_id, sizeof(rt->probe_id), GRND_NONBLOCK) != sizeof(rt->probe_id))
+			rt->probe_id = (uint16_t)(now_us() ^ (uint64_t)getpid() << 8 ^ i);
+		id = htons(rt->probe_id);
 
 		fd = probe_socket(d, i, t.sa.ss_family, SOCK_RAW, v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
 		if (fd < 0)

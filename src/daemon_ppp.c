@@ -22,7 +22,7 @@
 #include "log.h"
 
 #define PPPD "/usr/sbin/pppd"
-#define BACKOFF_MIN_MS 2000
+#define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
 #define STABLE_MS 60000
 
@@ -194,24 +194,56 @@ static void exec_pppd(const struct cfg_uplink *u, int out, int pw)
 	_exit(127);
 }
 
+/*
+ * Try again later: 1 s, doubling to 60 s; a session that lasted STABLE_MS starts over.  Both a
+ * pppd that could not be started and one that exited go through here, so nothing retries at
+ * every reconcile.
+ */
+static void backoff(struct daemon *d, size_t i, uint64_t lasted)
+{
+	struct uplink_rt *rt = &d->rt[i];
+
+	rt->ppp_backoff_ms = lasted >= STABLE_MS || !rt->ppp_backoff_ms ? BACKOFF_MIN_MS :
+			     rt->ppp_backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : rt->ppp_backoff_ms * 2;
+	rt->ppp_timer.fn = restart;
+	rt->ppp_timer.uplink = i;
+	timer_arm(d, &rt->ppp_timer, rt->ppp_backoff_ms);
+}
+
+/* pppd could not be started: say why in the log and in status, and try again later. */
+static void start_failed(struct daemon *d, size_t i, const char *why)
+{
+	const struct cfg_uplink *u = &d->cfg->uplinks[i];
+	struct uplink_rt *rt = &d->rt[i];
+
+	backoff(d, i, 0);
+	snprintf(rt->ppp_reason, sizeof(rt->ppp_reason), "%.160s; again in %llus", why,
+		 (unsigned long long)rt->ppp_backoff_ms / 1000);
+	log_err("uplink %s: %s", u->name, rt->ppp_reason);
+}
+
 static void start(struct daemon *d, size_t i)
 {
 	const struct cfg_uplink *u = &d->cfg->uplinks[i];
 	struct uplink_rt *rt = &d->rt[i];
-	int out[2], pw[2];
+	int out[2] = { -1, -1 }, pw[2];
 	char *password = NULL;
 	struct ul_err e;
 	pid_t pid;
 
 	if (cfg_read_secret(u->password_file, &password, &e)) {
-		log_err("uplink %s: %s", u->name, e.msg);
-		strlcpy_ul(rt->ppp_reason, e.msg, sizeof(rt->ppp_reason));
+		start_failed(d, i, e.msg);
 		return;
 	}
 	if (pipe2(out, O_CLOEXEC) || pipe2(pw, O_CLOEXEC)) {
-		log_err("uplink %s: pipe: %s", u->name, strerror(errno));
+		snprintf(e.msg, sizeof(e.msg), "pipe: %s", strerror(errno));
 		explicit_bzero(password, strlen(password));
 		free(password);
+		for (int k = 0; k < 2; k++) {
+			if (out[k] >= 0)
+				close(out[k]);
+		}
+		start_failed(d, i, e.msg);
 		return;
 	}
 	/* The password goes into the pipe now; pppd reads it to EOF.  It fits the pipe's buffer. */
@@ -227,8 +259,9 @@ static void start(struct daemon *d, size_t i)
 	close(out[1]);
 	close(pw[0]);
 	if (pid < 0) {
-		log_err("uplink %s: fork: %s", u->name, strerror(errno));
+		snprintf(e.msg, sizeof(e.msg), "fork: %s", strerror(errno));
 		close(out[0]);
+		start_failed(d, i, e.msg);
 		return;
 	}
 	rt->ppp_pid = pid;
@@ -311,14 +344,10 @@ void ppp_child_exited(struct daemon *d, pid_t pid, int status)
 			d->dirty = true;
 			return;
 		}
-		rt->ppp_backoff_ms = lasted >= STABLE_MS || !rt->ppp_backoff_ms ? BACKOFF_MIN_MS :
-				     rt->ppp_backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : rt->ppp_backoff_ms * 2;
+		backoff(d, i, lasted);
 		log_notice("uplink %s: session ended after %llus: %s; redialling in %llus", u->name,
 			   (unsigned long long)lasted / 1000, rt->ppp_reason,
 			   (unsigned long long)rt->ppp_backoff_ms / 1000);
-		rt->ppp_timer.fn = restart;
-		rt->ppp_timer.uplink = i;
-		timer_arm(d, &rt->ppp_timer, rt->ppp_backoff_ms);
 		d->dirty = true;
 		return;
 	}

@@ -1,7 +1,9 @@
 /*
- * The transix fixed-IPv4 update request, sent after the tunnel is up and after every change of
- * its local address, retried with backoff.  A child process sends it so the loop never waits on
- * the network; the child reads the password from its file and reports only OK or the reason.
+ * The transix fixed-IPv4 update request, sent after the tunnel is up, after every change of
+ * its local address and every update-interval, retried with backoff.  A result counts for the
+ * address its request was sent from: when the address changed meanwhile, the new one is sent.
+ * A child process sends it so the loop never waits on the network; the child reads the
+ * password from its file and reports only OK or the reason.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -118,12 +120,22 @@ static void on_output(struct daemon *d, struct dsource *s, uint32_t events)
 	s->fd = -1;
 }
 
+static void arm(struct daemon *d, size_t i, uint64_t delay)
+{
+	struct uplink_rt *rt = &d->rt[i];
+
+	rt->update_timer.fn = retry;
+	rt->update_timer.uplink = i;
+	timer_arm(d, &rt->update_timer, delay);
+}
+
 void updates_child_exited(struct daemon *d, pid_t pid, int status)
 {
 	for (size_t i = 0; d->rt && i < d->cfg->n_uplinks; i++) {
 		const struct cfg_uplink *u = &d->cfg->uplinks[i];
 		struct uplink_rt *rt = &d->rt[i];
 		char addr[INET6_ADDRSTRLEN];
+		bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 		struct ul_err e;
 		uint64_t delay;
 
@@ -132,13 +144,23 @@ void updates_child_exited(struct daemon *d, pid_t pid, int status)
 		rt->update_pid = 0;
 		if (rt->update_out.fd >= 0)
 			on_output(d, &rt->update_out, EPOLLIN);
-		inet_ntop(AF_INET6, &rt->update_local, addr, sizeof(addr));
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		inet_ntop(AF_INET6, &rt->update_sent, addr, sizeof(addr));
+		if (memcmp(&rt->update_sent, &rt->update_local, sizeof(rt->update_sent))) {
+			/* sent for an address the tunnel no longer has: register the new one */
+			log_notice("uplink %s: the update request for %s %s, but the address changed: sending again",
+				   u->name, addr, ok ? "succeeded" : "ended");
+			rt->update_attempts = 0;
+			start(d, i);
+			return;
+		}
+		if (ok) {
 			rt->update_ok = true;
 			rt->update_attempts = 0;
 			log_notice("uplink %s: update request registered %s: OK", u->name, addr);
 			if (apply_record_update(d->run_dir, u->name, &rt->update_local, &e))
 				log_warn("uplink %s: %s", u->name, e.msg);
+			if (u->update_interval_ms)
+				arm(d, i, u->update_interval_ms);
 			return;
 		}
 		delay = RETRY_MIN_MS << (rt->update_attempts < 9 ? rt->update_attempts : 9);
@@ -147,9 +169,7 @@ void updates_child_exited(struct daemon *d, pid_t pid, int status)
 		rt->update_attempts++;
 		log_warn("uplink %s: update request for %s failed: %s; again in %llus", u->name, addr,
 			 rt->update_msg[0] ? rt->update_msg : "no answer", (unsigned long long)delay / 1000);
-		rt->update_timer.fn = retry;
-		rt->update_timer.uplink = i;
-		timer_arm(d, &rt->update_timer, delay);
+		arm(d, i, delay);
 		return;
 	}
 }
@@ -180,6 +200,7 @@ static void start(struct daemon *d, size_t i)
 	}
 	close(pipefd[1]);
 	rt->update_pid = pid;
+	rt->update_sent = rt->update_local;
 	rt->update_msg[0] = '\0';
 	rt->update_out.fd = pipefd[0];
 	rt->update_out.fn = on_output;
@@ -200,14 +221,18 @@ void updates_check(struct daemon *d)
 		if (!memcmp(&rt->update_local, &pu->local6, 16) && (rt->update_ok || rt->update_pid ||
 								     rt->update_timer.at_ms))
 			continue;
-		/* a new address: whatever was going on for the old one no longer matters */
-		if (rt->update_pid)
-			kill(rt->update_pid, SIGTERM);
+		/*
+		 * A new address: a request still running for the old one is stopped, and its end
+		 * starts the one for the new address (its result counts for the old one only).
+		 */
 		timer_disarm(&rt->update_timer);
 		rt->update_local = pu->local6;
 		rt->update_ok = false;
 		rt->update_attempts = 0;
-		start(d, i);
+		if (rt->update_pid)
+			kill(rt->update_pid, SIGTERM);
+		else
+			start(d, i);
 	}
 }
 

@@ -82,6 +82,72 @@ print("status -j: valid JSON,", len(s["uplinks"]), "uplinks")
 PY
 t_ok "status -j is valid JSON with state, since, device, addresses, table, health, counters, MAP-E ports"
 
+# The control socket serves its clients by events: clients that connect and say nothing, or
+# say too much, delay nobody and are dropped; every descriptor uplinkd holds is close-on-exec.
+status_ms() {
+	local t0
+	t0=$(date +%s%N)
+	ul_ctl status >/dev/null
+	echo $((($(date +%s%N) - t0) / 1000000))
+}
+base=$(status_ms)
+in_priv rtr python3 - "$LAB_DIR/silent.ready" >"$LAB_DIR/silent.log" 2>&1 <<'PY' &
+import socket, sys, time
+silent = []
+for i in range(4):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect("/run/uplinkd/control")
+    silent.append(s)
+open(sys.argv[1], "w").close()
+big = socket.socket(socket.AF_UNIX)
+big.settimeout(10)
+big.connect("/run/uplinkd/control")
+try:
+    big.sendall(b"x" * 65536)
+except OSError:
+    pass
+answer = b""
+try:
+    while True:
+        b = big.recv(4096)
+        if not b:
+            break
+        answer += b
+except OSError as e:
+    answer += str(e).encode()
+print("big:", answer.decode(errors="replace").replace("\n", " | "))
+t0 = time.monotonic()
+for s in silent:
+    s.settimeout(20)
+    try:
+        gone = s.recv(100) == b""
+    except OSError:
+        gone = False
+    print("silent:", "dropped" if gone else "kept", "after %.1fs" % (time.monotonic() - t0))
+PY
+silent=$!
+lab_wait_file 10 "$LAB_DIR/silent.ready"
+ms=$(status_ms)
+# (each silent client held a blocking uplinkd for 2 s)
+[ "$ms" -lt $((base + 1500)) ] || t_fail "with 4 silent clients connected, status took ${ms} ms (${base} ms without)"
+t_ok "4 clients that connect and say nothing do not delay status (${ms} ms, ${base} ms without)"
+wait "$silent" || true
+cat "$LAB_DIR/silent.log"
+t_match "$(cat "$LAB_DIR/silent.log")" "^big: error: request too long \| FAIL \|" "a request without end is refused"
+t_eq "$(grep -c '^silent: dropped' "$LAB_DIR/silent.log")" 4 "the silent clients are dropped"
+t_match "$(ul_log)" "control: dropped a client that sent no request in 5s" "and uplinkd says so"
+pid=$(ul_pid)
+leaks=""
+for fd in /proc/"$pid"/fd/*; do
+	n=${fd##*/}
+	what=$(readlink "$fd" || true)
+	case "$what" in socket:* | anon_inode:*) ;; *) continue ;; esac
+	flags=$(awk '/^flags:/ { print $2 }' "/proc/$pid/fdinfo/$n")
+	[ $((8#$flags & 8#2000000)) != 0 ] || leaks="$leaks $n=$what"
+done
+[ -z "$leaks" ] || t_fail "descriptors of uplinkd without close-on-exec (a child inherits them):$leaks"
+t_ok "every socket, epoll, timerfd and signalfd of uplinkd is close-on-exec"
+
 # administrative down and up
 out=$(ul_ctl down map)
 echo "$out"
@@ -155,6 +221,11 @@ t_ok "the password is in no log line, status output or process argument"
 cp "$LAB_DIR/inst/lib/systemd/system/uplinkd.service" "$LAB_DIR/uplinkd.service"
 out=$(systemd-analyze verify "$LAB_DIR/uplinkd.service" 2>&1) || t_fail "systemd-analyze verify: $out"
 t_ok "systemd-analyze verify passes on the unit"
+sec=$(systemd-analyze security --offline=yes "$LAB_DIR/uplinkd.service" 2>&1) || t_fail "systemd-analyze security: $sec"
+t_match "$sec" "ProtectKernelTunables=.*cannot alter kernel tunables" "the unit protects the kernel tunables"
+exposure=$(sed -nE 's/.*Overall exposure level for uplinkd.service: ([0-9.]+).*/\1/p' <<<"$sec")
+awk -v e="$exposure" 'BEGIN { exit !(e <= 2.8) }' || t_fail "systemd-analyze security: exposure $exposure, want <= 2.8"
+t_ok "systemd-analyze security: exposure $exposure"
 
 # stop, then --oneshot: the same result without a daemon
 in_ns rtr kill "$(ul_pid)"
@@ -162,8 +233,18 @@ lab_wait 10 sh -c "! pgrep -x uplinkd >/dev/null"
 t_match "$(ul_log)" "stopped; the kernel keeps its routes" "uplinkd stops on SIGTERM and says what it leaves"
 t_eq "$(ul_default)" map "the routes stay after it stops"
 in_ns rtr ip route del default
-in_priv rtr "$UL_BIN/uplinkd" --oneshot -c "$UL_CONF" --log stderr 2>"$LAB_DIR/oneshot.log"
+in_ns rtr sysctl -qw net.ipv4.ip_forward=0
+# as the unit runs it (ProtectKernelTunables=yes, ReadWritePaths=/proc/sys/net): /proc/sys and
+# /sys read-only but for /proc/sys/net
+# shellcheck disable=SC2016 # expanded by the inner sh
+in_priv rtr unshare -m sh -c 'mount --make-rprivate / && mount --bind /proc/sys/net /proc/sys/net &&
+	mount --rbind /proc/sys /proc/sys &&
+	mount -o remount,bind,ro /proc/sys && mount -o remount,bind,ro /sys &&
+	! sh -c "echo core >/proc/sys/kernel/core_pattern" 2>/dev/null &&
+	exec "$0" --oneshot -c "$1" --log stderr' "$UL_BIN/uplinkd" "$UL_CONF" 2>"$LAB_DIR/oneshot.log" ||
+	t_fail "uplinkd --oneshot with read-only kernel tunables: $(cat "$LAB_DIR/oneshot.log")"
 t_eq "$(ul_default)" map "uplinkd --oneshot put the default route back"
+t_eq "$(in_ns rtr sysctl -n net.ipv4.ip_forward)" 1 "and forwarding, with /proc/sys read-only but for /proc/sys/net"
 out=$(ul_ctl down)
 t_match "$out" "^removed: [0-9]+ changes$" "uplinkctl down removes the rest"
 t_eq "$(ul_default)" none "no default route is left"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The NGN renumbers the line while uplinkd runs: MAP-E is recomputed (IPv4, PSID, port sets, CE
 # address, tunnel, NAT), the fixed-IPv4 tunnel moves to the new PREFIX::feed and the update
-# request is sent again; traffic flows with the new values, no restart.
+# request is sent again (and every update-interval); traffic flows with the new values, no
+# restart.
 set -eu -o pipefail
 # shellcheck source=tests/lab/lab.sh disable=SC2119
 . "$(dirname "$0")/../lab/lab.sh"
@@ -32,6 +33,7 @@ ipv4 = $LAB_FIXED_IPV4
 user = $LAB_FIXED_USER
 password-file = $pw
 priority = 20
+update-interval = 1m
 
 [policy whoami-tcp]
 proto = tcp
@@ -77,3 +79,14 @@ t_eq "$(tcp_whoami | cut -d' ' -f1)" "$LAB_FIXED_IPV4" "traffic flows through th
 t_eq "$(in_ns rtr ip -6 addr show dev wan0 | grep -c '/128')" 1 "the old CE address is gone from the WAN"
 t_eq "$(in_priv rtr "$UL_BIN/uplinkctl" apply -c "$UL_CONF" --dry-run | tail -n1)" "would apply: 0 changes" \
 	"the kernel matches the plan"
+
+# update-interval = 1m: the request goes out again without any change (transix's fixed-IP
+# service expects it)
+lab_wait 90 sh -c "[ \$(grep -c '\"src\": \"$new_local\".*\"OK\"' '$LAB_FIXED_LOG') -ge 2 ]" ||
+	t_fail "no second request from $new_local within 90 s (update-interval = 1m)"
+gap=$(grep "\"src\": \"$new_local\".*\"OK\"" "$LAB_FIXED_LOG" | tail -n2 | python3 -c '
+import json, sys
+t = [json.loads(l)["time"] for l in sys.stdin]
+print(round(t[1] - t[0]))')
+[ "$gap" -ge 59 ] && [ "$gap" -le 75 ] || t_fail "the request was repeated after ${gap}s, want 60"
+t_ok "update-interval: the request was sent again after ${gap}s"

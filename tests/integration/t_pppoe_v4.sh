@@ -91,3 +91,39 @@ if grep -F -- "$LAB_PPP4_PASS" "$LAB_DIR/ps.txt" "$LAB_DIR/log/uplinkd.log" "$LA
 	t_fail "the PPPoE password shows"
 fi
 t_ok "the password is in no process argument, log line or status output"
+
+# pppd holds no descriptor of uplinkd (netlink sockets, epoll, the control socket)
+ppid=$(pgrep -x pppd | head -n1)
+fds=$(for f in /proc/"$ppid"/fd/*; do readlink "$f"; done | sort | uniq -c | tr '\n' ' ')
+echo "pppd's descriptors: $fds"
+t_eq "$(for f in /proc/"$ppid"/fd/*; do readlink "$f"; done | grep -c 'anon_inode:\[eventpoll\]\|anon_inode:\[signalfd\]\|anon_inode:\[timerfd\]' || true)" 0 \
+	"pppd inherited no epoll, signalfd or timerfd of uplinkd"
+
+# A pppd that cannot start (its password file is gone) is retried with backoff (1 s doubling),
+# not at every reconcile, and status says why.
+mv "$pw" "$pw.away"
+ul_ctl down isp >/dev/null
+ul_ctl up isp >/dev/null
+# 20 reconciles asked for over the control socket by one process (uplinkctl is slow in the VM)
+t0=$(date +%s%N)
+in_priv rtr python3 -c '
+import socket, time
+for _ in range(20):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect("/run/uplinkd/control")
+    s.sendall(b"ifchange wan0\n")
+    while s.recv(4096):
+        pass
+    time.sleep(0.1)
+'
+secs=$((($(date +%s%N) - t0) / 1000000000 + 1))
+tries=$(ul_log | grep -c "uplink isp: cannot read $pw" || true)
+# starts due at 0, 1, 3, 7, 15 s
+allowed=$(awk -v s="$secs" 'BEGIN { n = 0; for (t = 0; t <= s; t = t * 2 + 1) n++; print n }')
+[ "$tries" -ge 1 ] && [ "$tries" -le "$allowed" ] ||
+	t_fail "20 reconciles in ${secs}s tried to start pppd $tries times (backoff allows $allowed)"
+t_ok "20 reconciles in ${secs}s tried to start pppd $tries times (backoff)"
+t_match "$(reason)" "cannot read .*; again in [0-9]+s" "status says why pppd does not run and when it tries again"
+mv "$pw.away" "$pw"
+ul_wait_up isp 60
+t_ok "with the file back, the session comes up by itself"
