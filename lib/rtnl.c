@@ -423,18 +423,28 @@ int rtnl_parse(const struct nlmsghdr *nlh, struct kview *kv, uint8_t keep_proto)
 	default:
 		return 0;
 	}
-	if (nlh->nlmsg_type == RTM_NEWLINK) {
-		struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
-
-		if (nlmsg_parse((struct nlmsghdr *)nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0)
-			return -EINVAL;
-		d.kind_data = tb[IFLA_LINKINFO] &&
-			      !nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL) &&
-			      li[IFLA_INFO_DATA];
-	}
 	msg = nlmsg_convert((struct nlmsghdr *)nlh);
 	if (!msg)
 		return -ENOMEM;
+	if (nlh->nlmsg_type == RTM_NEWLINK) {
+		struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
+
+		if (nlmsg_parse(nlmsg_hdr(msg), sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0) {
+			nlmsg_free(msg);
+			return -EINVAL;
+		}
+		if (tb[IFLA_LINKINFO] && !nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL)) {
+			struct nlattr *a;
+			int rem;
+
+			d.kind_data = li[IFLA_INFO_DATA];
+			/* unused, and libnl parses the kind's data when only these come */
+			nla_for_each_nested(a, tb[IFLA_LINKINFO], rem) {
+				if (nla_type(a) == IFLA_INFO_XSTATS)
+					a->nla_type = IFLA_INFO_UNSPEC;
+			}
+		}
+	}
 	if (cb) {
 		nlmsg_set_proto(msg, NETLINK_ROUTE);
 		err = nl_msg_parse(msg, cb, &d);
