@@ -438,9 +438,12 @@ int rtnl_parse(const struct nlmsghdr *nlh, struct kview *kv, uint8_t keep_proto)
 			int rem;
 
 			d.kind_data = li[IFLA_INFO_DATA];
-			/* unused, and libnl parses the kind's data when only these come */
+			/*
+			 * Unused, and libnl trusts them: it parses the kind's data when only
+			 * statistics come, and copies the slave kind without a length check.
+			 */
 			nla_for_each_nested(a, tb[IFLA_LINKINFO], rem) {
-				if (nla_type(a) == IFLA_INFO_XSTATS)
+				if (nla_type(a) == IFLA_INFO_XSTATS || nla_type(a) == IFLA_INFO_SLAVE_KIND)
 					a->nla_type = IFLA_INFO_UNSPEC;
 			}
 		}

@@ -124,6 +124,8 @@ START_TEST(link_kind_without_data)
 		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, kinds[i]);
 		/* statistics without data: libnl parsed the data it did not get (fuzz_rtnl) */
 		mnl_attr_put_u32(nlh, IFLA_INFO_XSTATS, 0);
+		/* and a slave kind without its NUL, which libnl copied with strdup (fuzz_rtnl) */
+		mnl_attr_put(nlh, IFLA_INFO_SLAVE_KIND, 4, "bond");
 		mnl_attr_nest_end(nlh, info);
 		ck_assert_int_eq(parse(nlh, &kv), 0);
 		ck_assert_uint_eq(kv.links.n, i + 1);
