@@ -156,6 +156,9 @@ ul_pid() {
 	pgrep -P "$pid" -x uplinkd | head -n1
 }
 
+# ul_sanitized: true when the running uplinkd is an ASan build (make SANITIZE=1).
+ul_sanitized() { grep -q libasan "/proc/$(ul_pid)/maps"; }
+
 ul_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$(ul_pid)/status"; }
 
 # ul_pinger NS DEST: a background ping every 100 ms with timestamps; ul_ping_gap NAME: the longest
