@@ -4,6 +4,7 @@
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
 #   make install    PREFIX, DESTDIR, SYSCONFDIR, SYSTEMDUNITDIR
 #   make WERROR=1   warnings are errors (CI)
+#   make SANITIZE=1 the same programs with ASan and UBSan, in build/san (B=DIR to choose)
 #   make V=1        show the commands
 
 PREFIX ?= /usr/local
@@ -39,7 +40,14 @@ Q := @
 endif
 
 SHELL := /bin/bash
-B := build
+# SANITIZE=1: ASan and UBSan (any report stops the program), in a build folder of its own so the
+# normal build (which the benchmarks measure) and the sanitized one live side by side.
+ifeq ($(SANITIZE),1)
+B ?= build/san
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+B ?= build
+endif
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
@@ -105,7 +113,7 @@ FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h)
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ-CC $<")
 	$(Q)$(FUZZ_CC) $(ALL_CPPFLAGS) -std=gnu11 $(WARNFLAGS) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(LIBS)

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -29,6 +30,7 @@ struct rtnl {
 	struct rtnl_stats stats;
 	int kernel_errno;          /* from the last NLMSG_ERROR */
 	char extack[256];          /* its NLMSGERR_ATTR_MSG */
+	bool dump_intr;            /* the last dump was interrupted by changes */
 };
 
 /* Keeps the kernel's errno and extended-ack text of a refusal. */
@@ -135,8 +137,21 @@ static void to_addr(struct nl_addr *a, struct ip_addr *out)
 struct dump_ctx {
 	struct kview *kv;
 	uint8_t keep_proto;
+	bool kind_data;          /* the link message has IFLA_INFO_DATA: its kind's fields */
 	int err;
 };
+
+/* An address of the family's size (libnl compares them by the family's width). */
+static bool alen_ok(struct nl_addr *a, int family)
+{
+	return !a || nl_addr_get_len(a) == (family == AF_INET ? 4u : 16u);
+}
+
+/* A prefix length the family can have. */
+static bool plen_ok(int family, unsigned len)
+{
+	return len <= (family == AF_INET ? 32u : 128u);
+}
 
 static void link_cb(struct nl_object *obj, void *arg)
 {
@@ -161,9 +176,10 @@ static void link_cb(struct nl_object *obj, void *arg)
 	k->rx_packets = rtnl_link_get_stat(l, RTNL_LINK_RX_PACKETS);
 	k->tx_packets = rtnl_link_get_stat(l, RTNL_LINK_TX_PACKETS);
 	k->link = rtnl_link_get_link(l);
-	if (rtnl_link_is_vlan(l))
+	/* libnl reads its kind data without checking that the message had any */
+	if (rtnl_link_is_vlan(l) && d->kind_data)
 		k->vlan_id = (uint16_t)rtnl_link_vlan_get_id(l);
-	if (rtnl_link_is_ip6_tnl(l)) {
+	if (rtnl_link_is_ip6_tnl(l) && d->kind_data) {
 		rtnl_link_ip6_tnl_get_local(l, &k->local);
 		rtnl_link_ip6_tnl_get_remote(l, &k->remote);
 		k->tnl_proto = rtnl_link_ip6_tnl_get_proto(l);
@@ -184,9 +200,13 @@ static void addr_cb(struct nl_object *obj, void *arg)
 {
 	struct dump_ctx *d = arg;
 	struct rtnl_addr *a = (struct rtnl_addr *)obj;
-	struct kv_addr *k = VEC_PUSH(&d->kv->addrs);
+	struct kv_addr *k;
 	struct nl_addr *local = rtnl_addr_get_local(a), *peer = rtnl_addr_get_peer(a);
 
+	if (!plen_ok(rtnl_addr_get_family(a), (unsigned)rtnl_addr_get_prefixlen(a)) ||
+	    !alen_ok(local, rtnl_addr_get_family(a)) || !alen_ok(peer, rtnl_addr_get_family(a)))
+		return;
+	k = VEC_PUSH(&d->kv->addrs);
 	if (!k) {
 		d->err = -ENOMEM;
 		return;
@@ -218,6 +238,8 @@ static void route_cb(struct nl_object *obj, void *arg)
 		return;
 	if (rtnl_route_get_family(rt) != AF_INET && rtnl_route_get_family(rt) != AF_INET6)
 		return;
+	if (dst && !plen_ok(rtnl_route_get_family(rt), nl_addr_get_prefixlen(dst)))
+		return;
 	k = VEC_PUSH(&d->kv->routes);
 	if (!k) {
 		d->err = -ENOMEM;
@@ -238,17 +260,29 @@ static void route_cb(struct nl_object *obj, void *arg)
 	}
 }
 
-static int rule_valid(struct nl_msg *msg, void *arg)
+static struct nla_policy rule_policy[FRA_MAX + 1] = {
+	[FRA_TABLE] = { .type = NLA_U32 },
+	[FRA_PRIORITY] = { .type = NLA_U32 },
+	[FRA_PROTOCOL] = { .type = NLA_U8 },
+	[FRA_FWMARK] = { .type = NLA_U32 },
+	[FRA_FWMASK] = { .type = NLA_U32 },
+	[FRA_SUPPRESS_PREFIXLEN] = { .type = NLA_U32 },
+};
+
+static int rule_parse(struct dump_ctx *d, struct nlmsghdr *nlh)
 {
-	struct dump_ctx *d = arg;
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct fib_rule_hdr *frh = nlmsg_data(nlh);
 	struct nlattr *tb[FRA_MAX + 1];
 	struct kv_rule *k;
+	size_t alen;
 
-	if (nlh->nlmsg_type != RTM_NEWRULE || nlmsg_parse(nlh, sizeof(*frh), tb, FRA_MAX, NULL) < 0)
+	if (nlh->nlmsg_type != RTM_NEWRULE || nlmsg_parse(nlh, sizeof(*frh), tb, FRA_MAX, rule_policy) < 0)
 		return NL_SKIP;
 	if (frh->family != AF_INET && frh->family != AF_INET6)
+		return NL_SKIP;
+	alen = frh->family == AF_INET ? 4 : 16;
+	if (!plen_ok(frh->family, frh->src_len) || !plen_ok(frh->family, frh->dst_len) ||
+	    (tb[FRA_SRC] && (size_t)nla_len(tb[FRA_SRC]) < alen))
 		return NL_SKIP;
 	k = VEC_PUSH(&d->kv->rules);
 	if (!k) {
@@ -274,8 +308,7 @@ static int rule_valid(struct nl_msg *msg, void *arg)
 	if (tb[FRA_SRC] && frh->src_len) {
 		k->has_src = true;
 		k->src.addr.family = frh->family;
-		memcpy(k->src.addr.b, nla_data(tb[FRA_SRC]),
-		       frh->family == AF_INET ? 4 : 16);
+		memcpy(k->src.addr.b, nla_data(tb[FRA_SRC]), alen);
 		k->src.len = frh->src_len;
 	}
 	k->has_other = frh->dst_len || frh->tos || tb[FRA_IIFNAME] || tb[FRA_OIFNAME] ||
@@ -284,15 +317,28 @@ static int rule_valid(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int dump_rules(struct rtnl *r, struct dump_ctx *d, struct ul_err *e)
+static int dump_valid(struct nl_msg *msg, void *arg)
 {
-	struct fib_rule_hdr frh = { .family = AF_UNSPEC };
-	struct nl_cb *cb;
+	struct dump_ctx *d = arg;
+	int r = rtnl_parse(nlmsg_hdr(msg), d->kv, d->keep_proto);
+
+	if (r == -ENOMEM) {
+		d->err = r;
+		return NL_STOP;
+	}
+	return NL_OK;
+}
+
+/* One dump (type, with the family header hdr), each message through rtnl_parse. */
+static int dump(struct rtnl *r, int type, const void *hdr, size_t len, struct dump_ctx *d,
+		const char *what, struct ul_err *e)
+{
+	struct nl_cb *cb, *sk_cb;
 	struct nl_msg *msg;
 	int err;
 
-	msg = nlmsg_alloc_simple(RTM_GETRULE, NLM_F_DUMP);
-	if (!msg || nlmsg_append(msg, &frh, sizeof(frh), NLMSG_ALIGNTO) < 0) {
+	msg = nlmsg_alloc_simple(type, NLM_F_DUMP);
+	if (!msg || nlmsg_append(msg, (void *)hdr, len, NLMSG_ALIGNTO) < 0) {
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
@@ -300,15 +346,18 @@ static int dump_rules(struct rtnl *r, struct dump_ctx *d, struct ul_err *e)
 	err = nl_send_auto(r->sk, msg);
 	nlmsg_free(msg);
 	if (err < 0)
-		return ul_errf(e, EIO, "dumping rules: %s", nl_geterror(err));
-	cb = nl_cb_clone(nl_socket_get_cb(r->sk));
+		return ul_errf(e, EIO, "dumping %s: %s", what, nl_geterror(err));
+	sk_cb = nl_socket_get_cb(r->sk);
+	cb = nl_cb_clone(sk_cb);
+	nl_cb_put(sk_cb);
 	if (!cb)
 		return -ENOMEM;
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, rule_valid, d);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, dump_valid, d);
 	err = nl_recvmsgs(r->sk, cb);
 	nl_cb_put(cb);
+	r->dump_intr = err == -NLE_DUMP_INTR;
 	if (err < 0)
-		return ul_errf(e, EIO, "dumping rules: %s", nl_geterror(err));
+		return ul_errf(e, EIO, "dumping %s: %s", what, nl_geterror(err));
 	return d->err;
 }
 
@@ -316,33 +365,26 @@ int rtnl_dump(struct rtnl *r, struct kview *kv, uint8_t keep_proto, const char *
 	      size_t n_sysctls, struct ul_err *e)
 {
 	struct dump_ctx d = { .kv = kv, .keep_proto = keep_proto };
-	struct nl_cache *cache = NULL;
+	struct ifinfomsg link = { .ifi_family = AF_UNSPEC };
+	struct rtgenmsg addr = { .rtgen_family = AF_UNSPEC };
+	struct rtmsg route = { .rtm_family = AF_UNSPEC };
+	struct fib_rule_hdr rule = { .family = AF_UNSPEC };
 	int err;
 
-	kview_clear(kv);
-	r->stats.msgs_sent++;
-	err = rtnl_link_alloc_cache(r->sk, AF_UNSPEC, &cache);
-	if (err < 0)
-		return ul_errf(e, EIO, "dumping links: %s", nl_geterror(err));
-	nl_cache_foreach(cache, link_cb, &d);
-	nl_cache_free(cache);
-	r->stats.msgs_sent++;
-	err = rtnl_addr_alloc_cache(r->sk, &cache);
-	if (err < 0)
-		return ul_errf(e, EIO, "dumping addresses: %s", nl_geterror(err));
-	nl_cache_foreach(cache, addr_cb, &d);
-	nl_cache_free(cache);
-	r->stats.msgs_sent++;
-	err = rtnl_route_alloc_cache(r->sk, AF_UNSPEC, 0, &cache);
-	if (err < 0)
-		return ul_errf(e, EIO, "dumping routes: %s", nl_geterror(err));
-	nl_cache_foreach(cache, route_cb, &d);
-	nl_cache_free(cache);
-	if (d.err)
-		return d.err;
-	err = dump_rules(r, &d, e);
-	if (err)
-		return err;
+	/* A dump the kernel's changes interrupted (NLM_F_DUMP_INTR) is read again, all of it. */
+	for (int tries = 0;; tries++) {
+		kview_clear(kv);
+		r->dump_intr = false;
+		if ((err = dump(r, RTM_GETLINK, &link, sizeof(link), &d, "links", e)) ||
+		    (err = dump(r, RTM_GETADDR, &addr, sizeof(addr), &d, "addresses", e)) ||
+		    (err = dump(r, RTM_GETROUTE, &route, sizeof(route), &d, "routes", e)) ||
+		    (err = dump(r, RTM_GETRULE, &rule, sizeof(rule), &d, "rules", e))) {
+			if (r->dump_intr && tries < 8)
+				continue;
+			return err;
+		}
+		break;
+	}
 	for (size_t i = 0; i < n_sysctls; i++) {
 		struct kv_sysctl *s;
 		char value[64];
@@ -356,6 +398,100 @@ int rtnl_dump(struct rtnl *r, struct kview *kv, uint8_t keep_proto, const char *
 		strlcpy_ul(s->value, value, sizeof(s->value));
 	}
 	return 0;
+}
+
+int rtnl_parse(const struct nlmsghdr *nlh, struct kview *kv, uint8_t keep_proto)
+{
+	struct dump_ctx d = { .kv = kv, .keep_proto = keep_proto };
+	void (*cb)(struct nl_object *, void *);
+	struct nl_msg *msg;
+	int err;
+
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWLINK:
+		cb = link_cb;
+		break;
+	case RTM_NEWADDR:
+		cb = addr_cb;
+		break;
+	case RTM_NEWROUTE:
+		cb = route_cb;
+		break;
+	case RTM_NEWRULE:
+		cb = NULL;
+		break;
+	default:
+		return 0;
+	}
+	msg = nlmsg_convert((struct nlmsghdr *)nlh);
+	if (!msg)
+		return -ENOMEM;
+	if (nlh->nlmsg_type == RTM_NEWLINK) {
+		struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
+
+		if (nlmsg_parse(nlmsg_hdr(msg), sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0) {
+			nlmsg_free(msg);
+			return -EINVAL;
+		}
+		if (tb[IFLA_LINKINFO] && !nla_parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO], NULL)) {
+			struct nlattr *a;
+			int rem;
+
+			d.kind_data = li[IFLA_INFO_DATA];
+			/*
+			 * Unused, and libnl trusts them: it parses the kind's data when only
+			 * statistics come, and copies the slave kind without a length check.
+			 */
+			nla_for_each_nested(a, tb[IFLA_LINKINFO], rem) {
+				if (nla_type(a) == IFLA_INFO_XSTATS || nla_type(a) == IFLA_INFO_SLAVE_KIND)
+					a->nla_type = IFLA_INFO_UNSPEC;
+			}
+		}
+	}
+	if (cb) {
+		nlmsg_set_proto(msg, NETLINK_ROUTE);
+		err = nl_msg_parse(msg, cb, &d);
+	} else {
+		rule_parse(&d, nlmsg_hdr(msg));
+		err = 0;
+	}
+	nlmsg_free(msg);
+	if (d.err)
+		return d.err;
+	return err < 0 ? -EINVAL : 0;
+}
+
+/* Router advertisement options the kernel passes on (RDNSS): type, length in 8 bytes, ... */
+#define ND_OPT_RDNSS_TYPE 25
+
+size_t rtnl_useropt_rdnss(const struct nlmsghdr *nlh, struct in6_addr *servers, size_t max)
+{
+	const struct nduseroptmsg *m = mnl_nlmsg_get_payload(nlh);
+	const uint8_t *opt = (const uint8_t *)(m + 1);
+	size_t len, n = 0;
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return 0;
+	len = m->nduseropt_opts_len;
+	if (m->nduseropt_family != AF_INET6 || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) + len)
+		return 0;
+	while (len >= 8) {
+		size_t olen = (size_t)opt[1] * 8;
+
+		if (!olen || olen > len)
+			break;
+		/* type, length, reserved(2), lifetime(4), addresses */
+		if (opt[0] == ND_OPT_RDNSS_TYPE && olen >= 24) {
+			uint32_t lifetime;
+
+			memcpy(&lifetime, opt + 4, 4);
+			for (size_t off = 8; off + 16 <= olen && n < max && lifetime; off += 16)
+				memcpy(&servers[n++], opt + off, 16);
+		}
+		opt += olen;
+		len -= olen;
+	}
+	return n;
 }
 
 /* ---- sysctls ---- */

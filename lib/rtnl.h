@@ -6,6 +6,9 @@
 #ifndef UPLINK_RTNL_H
 #define UPLINK_RTNL_H
 
+#include <linux/netlink.h>
+#include <netinet/in.h>
+
 #include "diff.h"
 #include "kview.h"
 #include "util.h"
@@ -30,6 +33,21 @@ uint32_t rtnl_portid(const struct rtnl *r);
  */
 int rtnl_dump(struct rtnl *r, struct kview *kv, uint8_t keep_proto, const char *const *sysctls,
 	      size_t n_sysctls, struct ul_err *e);
+
+/*
+ * One rtnetlink message as a dump returns it: RTM_NEWLINK, RTM_NEWADDR, RTM_NEWROUTE (kept as
+ * rtnl_dump keeps them) or RTM_NEWRULE becomes an entry of kv; other types are skipped.
+ * nlh->nlmsg_len bytes must be readable.  -EINVAL for a link, address or route message that
+ * libnl cannot parse (a rule that does not parse is skipped, as in a dump).
+ */
+int rtnl_parse(const struct nlmsghdr *nlh, struct kview *kv, uint8_t keep_proto);
+
+/*
+ * The resolvers of an RTM_NEWNDUSEROPT message (the RDNSS options of a router advertisement,
+ * passed on by the kernel), those with a lifetime, at most max; returns how many.
+ * nlh->nlmsg_len bytes must be readable.
+ */
+size_t rtnl_useropt_rdnss(const struct nlmsghdr *nlh, struct in6_addr *servers, size_t max);
 
 /* Makes one change (not CH_NFT_*); routes and rules get protocol proto. */
 int rtnl_exec(struct rtnl *r, const struct change *c, uint8_t proto, struct ul_err *e);

@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctlreq.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -33,21 +34,22 @@ static void teardown_change(void *arg, const char *line)
 
 static bool handle(struct daemon *d, char *line, struct strbuf *out)
 {
-	char *arg = strchr(line, ' ');
+	unsigned long before = d->changes_total;
+	struct ctl_req req;
+	const char *arg;
 
-	if (arg)
-		*arg++ = '\0';
-	if (!strcmp(line, "ping"))
+	ctl_req_parse(line, &req);
+	arg = req.arg;
+	switch (req.cmd) {
+	case CTL_CMD_PING:
 		return true;
-	if (!strcmp(line, "status")) {
+	case CTL_CMD_STATUS:
 		if (arg && !strcmp(arg, "json"))
 			status_json(d, out);
 		else
 			status_text(d, out);
 		return true;
-	}
-	if (!strcmp(line, "reload")) {
-		unsigned long before = d->changes_total;
+	case CTL_CMD_RELOAD: {
 		int r = daemon_reload(d, arg && *arg ? arg : NULL, out);
 
 		if (!r)
@@ -55,23 +57,23 @@ static bool handle(struct daemon *d, char *line, struct strbuf *out)
 				  d->changes_total - before == 1 ? "" : "s");
 		return r == 0;
 	}
-	if (!strcmp(line, "up") || !strcmp(line, "down")) {
+	case CTL_CMD_UP:
+	case CTL_CMD_DOWN: {
 		struct cfg_uplink *u = arg ? cfg_find_uplink(d->cfg, arg) : NULL;
-		unsigned long before = d->changes_total;
 
 		if (!u) {
 			sb_printf(out, "error: no uplink named \"%s\"\n", arg ? arg : "");
 			return false;
 		}
-		daemon_set_admin(d, u->index, line[0] == 'd');
+		daemon_set_admin(d, u->index, req.cmd == CTL_CMD_DOWN);
 		d->capture = out;
-		daemon_reconcile(d, line);
+		daemon_reconcile(d, req.word);
 		d->capture = NULL;
-		sb_printf(out, "uplink %s: %s (%lu change%s)\n", u->name, line, d->changes_total - before,
-			  d->changes_total - before == 1 ? "" : "s");
+		sb_printf(out, "uplink %s: %s (%lu change%s)\n", u->name, req.word,
+			  d->changes_total - before, d->changes_total - before == 1 ? "" : "s");
 		return true;
 	}
-	if (!strcmp(line, "teardown")) {
+	case CTL_CMD_TEARDOWN: {
 		struct apply_opts o = { .run_dir = d->run_dir, .on_change = teardown_change, .arg = out };
 		struct apply_result res;
 		struct ul_err e = { "" };
@@ -92,9 +94,7 @@ static bool handle(struct daemon *d, char *line, struct strbuf *out)
 			  res.changes == 1 ? "" : "s");
 		return true;
 	}
-	if (!strcmp(line, "ifchange")) {
-		unsigned long before = d->changes_total;
-
+	case CTL_CMD_IFCHANGE:
 		if (!arg || !cfg_uses_interface(d->cfg, arg)) {
 			sb_printf(out, "%s: not used by the configuration\n", arg ? arg : "");
 			return true;
@@ -106,8 +106,10 @@ static bool handle(struct daemon *d, char *line, struct strbuf *out)
 		sb_printf(out, "%s: reconciled, %lu change%s\n", arg, d->changes_total - before,
 			  d->changes_total - before == 1 ? "" : "s");
 		return true;
+	case CTL_CMD_UNKNOWN:
+		break;
 	}
-	sb_printf(out, "error: unknown request \"%s\"\n", line);
+	sb_printf(out, "error: unknown request \"%s\"\n", req.word);
 	return false;
 }
 

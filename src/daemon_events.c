@@ -15,39 +15,17 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "rtnl.h"
 #include "log.h"
-
-#define ND_OPT_RDNSS_TYPE 25
 
 static struct mnl_socket *rtnl_ev, *nft_ev;
 
 /* RDNSS from a router advertisement: the NGN's resolvers, for the AFTR name. */
 static void on_useropt(struct daemon *d, const struct nlmsghdr *nlh)
 {
-	const struct nduseroptmsg *m = mnl_nlmsg_get_payload(nlh);
-	const uint8_t *opt = (const uint8_t *)(m + 1);
-	size_t len = m->nduseropt_opts_len;
 	struct in6_addr servers[3];
-	size_t n = 0;
+	size_t n = rtnl_useropt_rdnss(nlh, servers, 3);
 
-	if (m->nduseropt_family != AF_INET6 || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) + len)
-		return;
-	while (len >= 8) {
-		size_t olen = (size_t)opt[1] * 8;
-
-		if (!olen || olen > len)
-			break;
-		/* type, length, reserved(2), lifetime(4), addresses */
-		if (opt[0] == ND_OPT_RDNSS_TYPE && olen >= 24) {
-			uint32_t lifetime;
-
-			memcpy(&lifetime, opt + 4, 4);
-			for (size_t off = 8; off + 16 <= olen && n < 3 && lifetime; off += 16)
-				memcpy(&servers[n++], opt + off, 16);
-		}
-		opt += olen;
-		len -= olen;
-	}
 	if (n)
 		dns_set_rdnss(d, servers, n);
 }

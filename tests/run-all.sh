@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite, as README.md and CI run it: installs what it needs, builds with
 # -Werror, runs the unit tests, a short fuzzing pass over each target's corpus and the
-# integration tests (in a VM when this kernel lacks VLAN/ip6tnl/PPP).
+# integration tests (in a VM when this kernel lacks VLAN/ip6tnl/PPP) with the programs built with
+# ASan and UBSan (make SANITIZE=1, build/san).
 # Last line: "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -28,6 +29,13 @@ if ! make -s -j"$jobs" WERROR=1 all >/dev/null; then
 	finish
 fi
 result build 0
+# The integration tests run the ASan/UBSan build (build/san): any report fails its test.
+if ! make -s -j"$jobs" WERROR=1 SANITIZE=1 all >/dev/null; then
+	make -j1 WERROR=1 SANITIZE=1 all 2>&1 | tail -20
+	result build-sanitize 1
+	finish
+fi
+result build-sanitize 0
 
 # Unit tests: each check case counts.
 make -s -j"$jobs" WERROR=1 $(ls tests/unit/test_*.c | sed 's|tests/unit/\(.*\)\.c|build/tests/\1|') || result unit-build 1
@@ -60,14 +68,20 @@ fi
 
 # Integration tests against real kernels and peers.
 if [ -x tests/integration/run ]; then
-	out=$(tests/integration/run 2>&1 | tee /dev/stderr | tail -1)
-	n_pass=$(printf '%s' "$out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p')
-	n_fail=$(printf '%s' "$out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p')
-	if [ -z "$n_pass" ]; then
-		result integration 1
-	else
-		passed=$((passed + n_pass))
-		failed=$((failed + n_fail))
-	fi
+	# all of them with the sanitized build; the flood again with the normal one, whose memory
+	# it measures (ASan's quarantine holds freed memory)
+	for run in "build/san" "build daemon_flood"; do
+		# shellcheck disable=SC2086 # the folder, then the filter
+		set -- $run
+		out=$(UPLINKD_BUILD=$1 tests/integration/run "${@:2}" 2>&1 | tee /dev/stderr | tail -1)
+		n_pass=$(printf '%s' "$out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1/p')
+		n_fail=$(printf '%s' "$out" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\2/p')
+		if [ -z "$n_pass" ]; then
+			result "integration ($run)" 1
+		else
+			passed=$((passed + n_pass))
+			failed=$((failed + n_fail))
+		fi
+	done
 fi
 finish

@@ -19,15 +19,7 @@
 #include "addr.h"
 #include "mape.h"
 #include "util.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ensure(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
+#include "fuzz.h"
 
 enum {
 	F_TIDY = 1, F_V6_FAMILY = 2, F_V4_FAMILY = 4, F_EU_FAMILY = 8, F_LOOKUP = 16, F_BR = 32,

@@ -54,13 +54,19 @@ t_eq "$(in_priv rtr "$UL_BIN/uplinkctl" apply -c "$UL_CONF" --dry-run | tail -n1
 t_ok "the daemon answers: $(ul_ctl status | head -n1)"
 rss1=$(ul_rss_kb)
 echo "RSS before the flood ${rss0} kB, after ${rss1} kB"
-[ "$rss1" -le $((rss0 + 512)) ] || t_fail "RSS grew from ${rss0} kB to ${rss1} kB"
-t_ok "memory flat across the flood (${rss0} -> ${rss1} kB)"
-# a second flood must not grow it either
-in_ns rtr ip -batch "$LAB_DIR/flood.batch"
-sleep 2
-rss2=$(ul_rss_kb)
-[ "$rss2" -le $((rss1 + 128)) ] || t_fail "RSS grew again: ${rss1} -> ${rss2} kB"
-t_ok "and flat across a second one (${rss2} kB)"
+if ul_sanitized; then
+	# ASan keeps freed memory in quarantine on purpose; its leak check runs when uplinkd stops.
+	echo "RSS not compared: uplinkd is the ASan build (tests/run-all.sh runs this test with the normal one too)"
+	in_ns rtr ip -batch "$LAB_DIR/flood.batch"
+else
+	[ "$rss1" -le $((rss0 + 512)) ] || t_fail "RSS grew from ${rss0} kB to ${rss1} kB"
+	t_ok "memory flat across the flood (${rss0} -> ${rss1} kB)"
+	# a second flood must not grow it either
+	in_ns rtr ip -batch "$LAB_DIR/flood.batch"
+	sleep 2
+	rss2=$(ul_rss_kb)
+	[ "$rss2" -le $((rss1 + 128)) ] || t_fail "RSS grew again: ${rss1} -> ${rss2} kB"
+	t_ok "and flat across a second one (${rss2} kB)"
+fi
 lab_wait_ping 20 lan1 "$LAB_INET4_ECHO"
 t_eq "$(lab_whoami lan1 | cut -d' ' -f1)" "$LAB_AFTR_PUBLIC4" "traffic still flows through DS-Lite"

@@ -3,7 +3,11 @@
 # uplinkd and uplinkctl run with rtr's private /run (so /run/uplinkd is the lab's), its
 # resolv.conf pointing at the NGN's DNS, and logs in $LAB_DIR/log.
 
-UL_BIN=${UL_BIN:-$LAB_TOP/build}   # another build to compare with: UL_BIN=DIR
+# The programs under test: UL_BIN (a folder, to compare with another build), else UPLINKD_BUILD's
+# (relative to the top of the tree or absolute; default build/). tests/run-all.sh points it at
+# build/san, the ASan/UBSan build.
+UL_BIN=${UL_BIN:-${UPLINKD_BUILD:-build}}
+case $UL_BIN in /*) ;; *) UL_BIN="$LAB_TOP/$UL_BIN" ;; esac
 UL_CONF=""
 
 # ul_conf: the configuration on stdin becomes the router's config file.
@@ -41,8 +45,11 @@ ul_apply() { ul_ctl apply -c "$UL_CONF" "$@"; }
 ul_changes() { sed -nE 's/^applied: ([0-9]+) changes?$/\1/p' <<<"$1"; }
 
 # ul_daemon [ARGS]: starts uplinkd in rtr and waits for its control socket.
+# A sanitized daemon is checked for leaks when it stops (tests/integration/run turns that off for
+# the rest: uplinkctl is short-lived, and the check costs seconds a call in the VM).
 ul_daemon() {
-	lab_bg_priv rtr uplinkd "$UL_BIN/uplinkd" -c "$UL_CONF" --log stderr "$@"
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1" \
+		lab_bg_priv rtr uplinkd "$UL_BIN/uplinkd" -c "$UL_CONF" --log stderr "$@"
 	lab_wait 20 ul_ctl status >/dev/null || { cat "$LAB_DIR/log/uplinkd.log" >&2; return 1; }
 }
 
@@ -156,6 +163,9 @@ ul_pid() {
 	if [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = uplinkd ]; then echo "$pid"; return; fi
 	pgrep -P "$pid" -x uplinkd | head -n1
 }
+
+# ul_sanitized: true when the running uplinkd is an ASan build (make SANITIZE=1).
+ul_sanitized() { grep -q libasan "/proc/$(ul_pid)/maps"; }
 
 ul_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$(ul_pid)/status"; }
 
