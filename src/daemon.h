@@ -76,6 +76,7 @@ struct uplink_rt {
 	bool resolving;
 	struct dtimer resolve_timer;
 	unsigned resolve_failures;
+	char aftr_error[96];     /* the last failed answer for the AFTR name, or "" */
 	/* transix update request, sent by a child process */
 	pid_t update_pid;
 	struct dsource update_out;

@@ -156,11 +156,16 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
 				 choice.answers);
 		log_warn("uplink %s: cannot resolve the AFTR %s: %s; again in %llus", u->name, u->aftr_name,
 			 why, (unsigned long long)delay / 1000);
+		if (strcmp(rt->aftr_error, why)) {
+			strlcpy_ul(rt->aftr_error, why, sizeof(rt->aftr_error));
+			d->dirty = true; /* the status says why */
+		}
 		timer_arm(d, &rt->resolve_timer, delay);
 	} else {
 		const struct in6_addr *a = choice.pick;
 
 		rt->resolve_failures = 0;
+		rt->aftr_error[0] = '\0';
 		if (!rt->has_aftr || memcmp(&rt->aftr, a, 16)) {
 			rt->aftr = *a;
 			rt->has_aftr = true;
