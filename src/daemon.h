@@ -136,6 +136,7 @@ struct daemon {
 	void *ares;                   /* ares_channel */
 	struct in6_addr rdnss[3];
 	size_t n_rdnss;
+	unsigned rdnss_gen;              /* counts changes of the resolvers */
 	struct dsource ares_src[4];
 	struct dtimer ares_timer;
 
