@@ -578,7 +578,7 @@ lab__ngn_dnsmasq() {
 	case "${LAB_DNS_ROGUE:-}" in
 	"") aftr=(--host-record="$LAB_AFTR_NAME,$LAB_AFTR" --host-record="$LAB_AFTR_NAME,$LAB_AFTR_2") ;;
 	nxdomain) aftr=(--address="/$LAB_AFTR_NAME/") ;;
-	nodata) aftr=(--host-record="$LAB_AFTR_NAME,192.0.2.254") ;;
+	nodata) aftr=(--local="/$LAB_AFTR_NAME/" --host-record="$LAB_AFTR_NAME,192.0.2.254") ;; # AAAA: NOERROR, none
 	zero) aftr=(--host-record="$LAB_AFTR_NAME,::") ;;
 	loopback) aftr=(--host-record="$LAB_AFTR_NAME,::1") ;;
 	many) # 100 AAAA records (too many for a UDP answer): the AFTR, then 99 addresses above it
