@@ -33,6 +33,7 @@ struct uplink_facts {
 	struct in6_addr gw6;
 	bool has_aftr;         /* dslite: the AFTR name resolved */
 	struct in6_addr aftr;
+	char aftr_error[96];   /* dslite: why the AFTR name did not resolve (the last answer), or "" */
 	bool has_local4;       /* pppoe: IPCP addresses */
 	struct in_addr local4;
 	bool has_peer4;

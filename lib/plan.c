@@ -523,7 +523,8 @@ static void plan_dslite(struct planner *pl, const struct cfg_uplink *u, struct p
 		pu->local6 = po->local6;
 	}
 	if (!aftr) {
-		state(pu, PLAN_WAITING, "AFTR %s not resolved yet", u->aftr_name);
+		state(pu, PLAN_WAITING, "AFTR %s not resolved%s%s", u->aftr_name, f->aftr_error[0] ? ": " : " yet",
+		      f->aftr_error);
 	} else {
 		add_tunnel(pl, u, u->over_uplink->lower, pu->has_local6 ? &pu->local6 : NULL, aftr);
 		add_addr(pl, u, u->ifname, &b4, false);

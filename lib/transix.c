@@ -32,6 +32,41 @@ static void trim(char *s)
 		s[--len] = '\0';
 }
 
+/* Every occurrence of needle in s becomes "***" (s has room: "***" is no longer than needle). */
+static void cut(char *s, const char *needle)
+{
+	size_t n = strlen(needle);
+	char *at;
+
+	if (n < 3)
+		return;
+	while ((at = strstr(s, needle))) {
+		memcpy(at, "***", 3);
+		memmove(at + 3, at + n, strlen(at + n) + 1);
+	}
+}
+
+/*
+ * A rogue server may echo the request: its answer goes to the log and the status, the password
+ * must not.  Its raw and escaped forms go, and whatever follows "password=".
+ */
+static void redact(char *text, const char *password, const char *escaped)
+{
+	char *at = text;
+
+	cut(text, password);
+	cut(text, escaped);
+	while ((at = strstr(at, "password="))) {
+		char *v = at + strlen("password="), *end = v + strcspn(v, "& \t\"");
+
+		if (end - v > 3) {
+			memcpy(v, "***", 3);
+			memmove(v + 3, end, strlen(end) + 1);
+		}
+		at = v;
+	}
+}
+
 int transix_update(const char *url, const char *user, const char *password_file,
 		   const struct in6_addr *source, long timeout_ms, struct ul_err *e)
 {
@@ -78,6 +113,7 @@ int transix_update(const char *url, const char *user, const char *password_file,
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
 	trim(body.text);
 	if (status != 200 || strcmp(body.text, "OK")) {
+		redact(body.text, password, p);
 		for (char *c = body.text; *c; c++) {
 			if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
 				*c = '?';

@@ -77,6 +77,7 @@ struct uplink_rt {
 	bool resolving;
 	struct dtimer resolve_timer;
 	unsigned resolve_failures;
+	char aftr_error[96];     /* the last failed answer for the AFTR name, or "" */
 	/* transix update request, sent by a child process */
 	pid_t update_pid;
 	struct dsource update_out;
@@ -137,6 +138,7 @@ struct daemon {
 	void *ares;                   /* ares_channel */
 	struct in6_addr rdnss[3];
 	size_t n_rdnss;
+	unsigned rdnss_gen;              /* counts changes of the resolvers */
 	struct dsource ares_src[4];
 	struct dtimer ares_timer;
 

@@ -22,6 +22,7 @@
 struct query {
 	struct daemon *d;
 	unsigned gen;            /* the config it was asked for: a reload makes it stale */
+	unsigned rdnss_gen;      /* the resolvers it was asked of */
 	size_t uplink;
 };
 
@@ -140,7 +141,11 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
 	}
 	rt->resolve_timer.fn = resolve_again;
 	rt->resolve_timer.uplink = q->uplink;
-	if (status != ARES_SUCCESS || !choice.pick) {
+	if ((status != ARES_SUCCESS || !choice.pick) && q->rdnss_gen != d->rdnss_gen) {
+		/* asked of resolvers the RA has replaced since: ask the new ones now, no backoff */
+		rt->resolve_failures = 0;
+		timer_arm(d, &rt->resolve_timer, 0);
+	} else if (status != ARES_SUCCESS || !choice.pick) {
 		char why[64];
 
 		delay = RETRY_MIN_MS << (rt->resolve_failures < 5 ? rt->resolve_failures : 5);
@@ -156,11 +161,16 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
 				 choice.answers);
 		log_warn("uplink %s: cannot resolve the AFTR %s: %s; again in %llus", u->name, u->aftr_name,
 			 why, (unsigned long long)delay / 1000);
+		if (strcmp(rt->aftr_error, why)) {
+			strlcpy_ul(rt->aftr_error, why, sizeof(rt->aftr_error));
+			d->dirty = true; /* the status says why */
+		}
 		timer_arm(d, &rt->resolve_timer, delay);
 	} else {
 		const struct in6_addr *a = choice.pick;
 
 		rt->resolve_failures = 0;
+		rt->aftr_error[0] = '\0';
 		if (!rt->has_aftr || memcmp(&rt->aftr, a, 16)) {
 			rt->aftr = *a;
 			rt->has_aftr = true;
@@ -186,7 +196,7 @@ static void resolve_one(struct daemon *d, size_t i)
 	q = malloc(sizeof(*q));
 	if (!q)
 		return;
-	*q = (struct query){ .d = d, .gen = d->cfg_gen, .uplink = i };
+	*q = (struct query){ .d = d, .gen = d->cfg_gen, .rdnss_gen = d->rdnss_gen, .uplink = i };
 	d->rt[i].resolving = true;
 	ares_getaddrinfo((ares_channel)d->ares, u->aftr_name, NULL, &hints, on_answer, q);
 	rearm_ares(d);
@@ -208,6 +218,7 @@ void dns_set_rdnss(struct daemon *d, const struct in6_addr *servers, size_t n)
 		return;
 	memcpy(d->rdnss, servers, n * sizeof(*servers));
 	d->n_rdnss = n;
+	d->rdnss_gen++;
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			strcat(csv, ",");

@@ -46,6 +46,7 @@ static void daemon_facts(struct daemon *d, struct facts *f)
 			uf->has_aftr = true;
 			uf->aftr = rt->aftr;
 		}
+		strlcpy_ul(uf->aftr_error, rt->aftr_error, sizeof(uf->aftr_error));
 		if (rt->fault_held)
 			strlcpy_ul(uf->fault, rt->fault, sizeof(uf->fault));
 		uf->held = hold_wanted(&rt->hold, now, d->cfg->hold_down_ms);

@@ -289,3 +289,39 @@ ul_bras_sessions() {
 ul_bras_kill() {
 	ip netns pids "$LAB_NS_BRAS" | xargs -r kill -9
 }
+
+# ---- helpers of the rogue-peer tests (t_rogue_*.sh) ----
+
+# ul_static_line: a plain Ethernet line st0 from rtr to inet (198.18.99.2/24 via .1); its config
+# section (static uplink st, PRIORITY) is printed by ul_static_conf PRIORITY.
+ul_static_line() {
+	in_ns rtr ip link add st0 type veth peer name st0 netns "$LAB_NS_INET"
+	in_ns inet ip addr add 198.18.99.1/24 dev st0
+	in_ns inet ip link set dev st0 up
+}
+ul_static_conf() {
+	printf '[uplink st]\ntype = static\ndevice = st0\nipv4 = 198.18.99.2/24\ngateway = 198.18.99.1\npriority = %s\n' "$1"
+}
+
+# ul_ping_throughout NAME: stops the ul_pinger NAME and fails the test if its ping ever went
+# 2 s without an answer.
+ul_ping_throughout() {
+	local gap
+	lab_kill "$1"
+	gap=$(ul_ping_gap "$1")
+	echo "longest gap in the LAN host's ping over the whole test: ${gap}s"
+	awk -v g="$gap" 'BEGIN { exit !(g < 2) }' || t_fail "the LAN host's ping stopped for ${gap}s"
+	t_ok "the LAN host's ping went on throughout"
+}
+
+# ul_no_secret SECRET WHEN: fails the test if SECRET shows in uplinkd's log, its status (text and
+# JSON) or a process argument in rtr.
+ul_no_secret() {
+	ul_ctl status -j >"$LAB_DIR/status.txt"
+	ul_ctl status >>"$LAB_DIR/status.txt"
+	in_ns rtr ps -eo args >"$LAB_DIR/ps.txt"
+	if grep -F -- "$1" "$LAB_DIR/log/uplinkd.log" "$LAB_DIR/status.txt" "$LAB_DIR/ps.txt"; then
+		t_fail "the password shows $2"
+	fi
+	t_ok "the password is in no log line, status output or process argument $2"
+}

@@ -568,12 +568,29 @@ lab__ngn_start() {
 		-pf "$LAB_DIR/run/dhcpd6.pid" acc0
 	lab_bg ngn pdroute "$LAB_PY" "$LAB_HOME/servers/pdroute.py" --ifname acc0 \
 		--ready "$LAB_DIR/run/pdroute.ready"
-	# A DNS server that knows the ISPs' names (no upstream: the lab has no internet).
-	local txt="v=v6mig-1 url=https://api.lab.example/v6mig t=b"
+	lab__ngn_dnsmasq
+}
+
+# A DNS server that knows the ISPs' names (no upstream: the lab has no internet).  The AFTR name
+# is answered as LAB_DNS_ROGUE says (see lab_ngn_dns).
+lab__ngn_dnsmasq() {
+	local txt="v=v6mig-1 url=https://api.lab.example/v6mig t=b" aftr=() i
+	case "${LAB_DNS_ROGUE:-}" in
+	"") aftr=(--host-record="$LAB_AFTR_NAME,$LAB_AFTR" --host-record="$LAB_AFTR_NAME,$LAB_AFTR_2") ;;
+	nxdomain) aftr=(--address="/$LAB_AFTR_NAME/") ;;
+	nodata) aftr=(--local="/$LAB_AFTR_NAME/" --host-record="$LAB_AFTR_NAME,192.0.2.254") ;; # AAAA: NOERROR, none
+	zero) aftr=(--host-record="$LAB_AFTR_NAME,::") ;;
+	loopback) aftr=(--host-record="$LAB_AFTR_NAME,::1") ;;
+	many) # 100 AAAA records (too many for a UDP answer): the AFTR, then 99 addresses above it
+		for i in $(seq 0 99); do
+			aftr+=(--host-record="$LAB_AFTR_NAME,${LAB_AFTR%:*}:$(printf %x $((0x${LAB_AFTR##*:} + i)))")
+		done ;;
+	*) lab_err "unknown DNS rogue '$LAB_DNS_ROGUE'"; return 1 ;;
+	esac
 	lab_bg ngn dnsmasq dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
 		--listen-address="$LAB_DNS6,$LAB_DNS6_2" --port=53 --user=root --group=root \
 		--pid-file="$LAB_DIR/run/dnsmasq.pid" --log-queries --log-facility=- \
-		--host-record="$LAB_AFTR_NAME,$LAB_AFTR" --host-record="$LAB_AFTR_NAME,$LAB_AFTR_2" \
+		"${aftr[@]}" \
 		--host-record="$LAB_FIXED_NAME,$LAB_FIXED_UPDATE" \
 		--txt-record="4over6.info,$txt" \
 		--host-record="whoami.lab.example,$LAB_INET4_WHOAMI,$LAB_INET6_WHOAMI" \
@@ -581,10 +598,46 @@ lab__ngn_start() {
 		--host-record="www.lab.example,$LAB_INET4_WWW,$LAB_INET6_WWW"
 }
 
+# lab_ngn_dns MODE: restarts the NGN's DNS server answering the AFTR name ($LAB_AFTR_NAME) with:
+# normal (both AFTRs), nxdomain, nodata (an A record only: no AAAA), zero (::), loopback (::1),
+# many (100 AAAA records, the lowest $LAB_AFTR).
+lab_ngn_dns() {
+	local pid
+	LAB_DNS_ROGUE=${1#normal}
+	pid=$(cat "$LAB_DIR/run/dnsmasq.pid" 2>/dev/null || true)
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+		lab_wait 5 lab__gone "$pid" || true
+	fi
+	rm -f "$LAB_DIR/run/dnsmasq.pid"
+	lab__ngn_dnsmasq || return 1
+	lab_wait_file 10 "$LAB_DIR/run/dnsmasq.pid"
+	lab_log "NGN DNS: $LAB_AFTR_NAME answered as ${1}"
+}
+
+# lab_ngn_ra MODE: the NGN's router advertisements become: normal; prefix60 (the line's prefix as
+# a /60: no SLAAC); lifetime0 (router lifetime 0, the prefix with lifetimes 0); many (50 /64
+# prefixes, the line's first); rdnss-nowhere (RDNSS names an address nobody answers on);
+# rdnss-swapped (the two resolvers the other way round).  radvd rereads its config at once.
+lab_ngn_ra() {
+	LAB_RA_ROGUE=${1#normal}
+	lab__ngn_radvd_conf "" >"$LAB_DIR/ngn/radvd.conf" || return 1
+	kill -HUP "$(cat "$LAB_DIR/run/radvd.pid")"
+	lab_log "NGN RA: $1"
+}
+
 # radvd.conf for the current prefix; $1 = a previous /64 to announce as deprecated.
 lab__ngn_radvd_conf() {
-	local m=off
+	local m=off len=64 rl=1800 vl=14400 pl=7200 dns="$LAB_DNS6 $LAB_DNS6_2" i
 	[ "$LAB_RA_MANAGED" = 1 ] && m=on
+	case "${LAB_RA_ROGUE:-}" in
+	"" | many) ;;
+	prefix60) len=60 ;;
+	lifetime0) rl=0 vl=0 pl=0 ;;
+	rdnss-nowhere) dns=2001:db8:dead::53 ;;
+	rdnss-swapped) dns="$LAB_DNS6_2 $LAB_DNS6" ;;
+	*) lab_err "unknown RA rogue '$LAB_RA_ROGUE'"; return 1 ;;
+	esac
 	cat <<EOF
 interface acc0 {
 	AdvSendAdvert on;
@@ -592,14 +645,19 @@ interface acc0 {
 	MaxRtrAdvInterval 10;
 	AdvManagedFlag $m;
 	AdvOtherConfigFlag on;
-	AdvDefaultLifetime 1800;
-	prefix $LAB_RA_PREFIX {
+	AdvDefaultLifetime $rl;
+	prefix ${LAB_RA_PREFIX%/64}/$len {
 		AdvOnLink on;
 		AdvAutonomous on;
-		AdvValidLifetime 14400;
-		AdvPreferredLifetime 7200;
+		AdvValidLifetime $vl;
+		AdvPreferredLifetime $pl;
 	};
 EOF
+	if [ "${LAB_RA_ROGUE:-}" = many ]; then
+		for i in $(seq 1 49); do
+			printf '\tprefix 2001:db8:%x::/64 {\n\t\tAdvOnLink on;\n\t\tAdvAutonomous on;\n\t};\n' $((0xe000 + i))
+		done
+	fi
 	if [ -n "$1" ]; then
 		cat <<EOF
 	prefix $1 {
@@ -611,7 +669,7 @@ EOF
 EOF
 	fi
 	cat <<EOF
-	RDNSS $LAB_DNS6 $LAB_DNS6_2 {
+	RDNSS $dns {
 		AdvRDNSSLifetime 1800;
 	};
 };
@@ -918,7 +976,14 @@ lab__fixed_start() {
 	export LAB_FIXED_LOG
 	lab_bg fixed fixupd "$LAB_PY" "$LAB_HOME/servers/fixupd.py" --listen "$LAB_FIXED_UPDATE" \
 		--cred "$LAB_DIR/cfg/fixed.cred" --tunnel fx0 --local "$LAB_FIXED_REMOTE" \
-		--log "$LAB_FIXED_LOG" --ready "$LAB_DIR/run/fixupd.ready"
+		--log "$LAB_FIXED_LOG" --ready "$LAB_DIR/run/fixupd.ready" \
+		--mode-file "$LAB_DIR/run/fixupd.mode"
+}
+
+# lab_fixed_mode MODE: the update server from its next request on: normal, hang (never
+# answers), 500 (an error), echo (answers 200 with the request's path and query string).
+lab_fixed_mode() {
+	echo "${1#normal}" >"$LAB_DIR/run/fixupd.mode"
 }
 
 # lab_fixed_counter NAME: packets of the fixed endpoint's counter (blocked, passed).
@@ -1001,6 +1066,46 @@ lab__bras_start() {
 		echo "\"$LAB_PPP6_USER\" * \"$LAB_PPP6_PASS\""
 	} | lab__write "$d/chap-secrets"
 	cp "$d/chap-secrets" "$d/pap-secrets"
+}
+
+# lab_bras_refuse on|off: the access concentrator refuses (on) or accepts (off) the IPv4 user's
+# password (pppd reads the secrets at each session's authentication).
+lab_bras_refuse() {
+	local d pw=$LAB_PPP4_PASS
+	d=$(lab_private bras /etc/ppp)
+	[ "$1" = on ] && pw="not-$LAB_PPP4_PASS"
+	{
+		echo "\"$LAB_PPP4_USER\" * \"$pw\" * -- noipv6"
+		echo "\"$LAB_PPP6_USER\" * \"$LAB_PPP6_PASS\" * -- noip"
+	} | lab__write "$d/chap-secrets"
+	cp "$d/chap-secrets" "$d/pap-secrets"
+}
+
+# lab_bras_padt: the access concentrator ends every session with a PADT (pppoe -k, without
+# telling its own pppd, as a BRAS that drops the session on its own would).
+lab_bras_padt() {
+	local e n=0
+	for e in $(in_ns bras ps -eo args | sed -nE 's/.* -e ([0-9]+:[0-9a-fA-F:]+).*/\1/p' | sort -u); do
+		in_t 5 bras pppoe -I ngn -k -e "$e" && n=$((n + 1))
+	done
+	[ "$n" -gt 0 ] || { lab_err "lab_bras_padt: no session to end"; return 1; }
+}
+
+# lab_bras_mute on|off: the access concentrator stops (on) or resumes (off) answering inside
+# PPPoE sessions (LCP echo included): session frames from the access segment are dropped.
+lab_bras_mute() {
+	if [ "$1" = on ]; then
+		in_ns bras nft -f - <<EOF
+table netdev labmute {
+	chain in {
+		type filter hook ingress device ngn priority 0;
+		ether type 0x8864 counter drop
+	}
+}
+EOF
+	else
+		in_ns bras nft delete table netdev labmute
+	fi
 }
 
 # ---- readiness and teardown ----

@@ -671,6 +671,30 @@ START_TEST(pd_error_is_the_reason)
 }
 END_TEST
 
+/* A DS-Lite uplink whose AFTR name does not resolve says what the resolver answered. */
+START_TEST(aftr_error_is_the_reason)
+{
+	struct config *cfg = tl_load_config_text("[global]\nlan = br0\n[uplink wan]\ntype = ipoe\ndevice = eth1\n"
+						 "[uplink ds]\ntype = dslite\nover = wan\naftr = gw.transix.jp\n");
+	const struct cfg_uplink *u = cfg_find_uplink(cfg, "ds");
+	struct ul_err e = { "" };
+	struct facts f;
+	struct plan p;
+
+	set_facts(&f, cfg, (const char *[]){ "wan.prefix=2409:10:2a40:3400::/64", NULL });
+	ck_assert_int_eq(plan_build(cfg, &f, &p, &e), 0);
+	ck_assert_str_eq(p.uplinks[u->index].reason, "AFTR gw.transix.jp not resolved yet");
+	plan_free(&p);
+	snprintf(f.u[u->index].aftr_error, sizeof(f.u[u->index].aftr_error), "%s", "Domain name not found");
+	ck_assert_int_eq(plan_build(cfg, &f, &p, &e), 0);
+	ck_assert_int_eq(p.uplinks[u->index].state, PLAN_WAITING);
+	ck_assert_str_eq(p.uplinks[u->index].reason, "AFTR gw.transix.jp not resolved: Domain name not found");
+	plan_free(&p);
+	facts_free(&f);
+	cfg_free(cfg);
+}
+END_TEST
+
 /* 64 static uplinks on VLANs, 1000 policies, a 100 000-prefix destination set. */
 START_TEST(scaled_config)
 {
@@ -740,6 +764,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, pd_unreachable_route);
 	tcase_add_test(tc, pd_refuses_unusable_prefix);
 	tcase_add_test(tc, pd_error_is_the_reason);
+	tcase_add_test(tc, aftr_error_is_the_reason);
 	tcase_add_test(tc, scaled_config);
 	suite_add_tcase(s, tc);
 	return s;

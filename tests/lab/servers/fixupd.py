@@ -6,7 +6,7 @@ user on the first line, password on the second) it answers "OK", points the ipip
 --tunnel at the requester's /64 with interface id ::feed and lets that address through the
 endpoint's nftables set (inet fixed allowed); until then the endpoint drops every tunnelled
 packet.  Anything else gets "NG" (HTTP 403).  Every request is logged as one JSON line to --log,
-without the password.
+without the password.  --mode-file makes it a rogue (see rogue_mode), unlogged.
 """
 import argparse
 import http.server
@@ -39,6 +39,17 @@ def register(addr):
     return None
 
 
+def rogue_mode():
+    """What --mode-file says this server does now: "" (its job), hang, 500 or echo."""
+    if not ARGS.mode_file:
+        return ""
+    try:
+        with open(ARGS.mode_file, encoding="utf-8") as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return ""
+
+
 class Server(http.server.ThreadingHTTPServer):
     address_family = socket.AF_INET6
     allow_reuse_address = True
@@ -60,6 +71,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        mode = rogue_mode()
+        if mode == "hang":
+            time.sleep(3600)
+            return
+        if mode == "500":
+            self.answer(500, b"Internal Server Error\n")
+            return
+        if mode == "echo":
+            self.answer(200, self.path.encode() + b"\n")
+            return
         url = urllib.parse.urlsplit(self.path)
         q = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         user = q.get("username", [""])[0]
@@ -101,6 +122,8 @@ def main():
     ap.add_argument("--local", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--ready")
+    ap.add_argument("--mode-file", help="a rogue mode read per request: hang, 500 (an error), "
+                    "echo (answers 200 with the request's path and query); empty: normal")
     ARGS = ap.parse_args()
     open(ARGS.log, "a", encoding="utf-8").close()
     srv = Server((ARGS.listen, ARGS.port), Handler)
