@@ -187,7 +187,7 @@ in_ns rtr nft -f - <<NFT
 table inet probe {
 	counter lan1_st { }
 	counter lan1_other { }
-	chain fwd {
+	chain count_fwd {
 		type filter hook forward priority 300; policy accept;
 		ip saddr $LAB_LAN1_ADDR4 oifname "st0" counter name lan1_st
 		ip saddr $LAB_LAN1_ADDR4 oifname != { "st0", "br0" } counter name lan1_other
