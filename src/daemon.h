@@ -110,6 +110,7 @@ struct uplink_rt {
 
 struct daemon {
 	const char *config_path;
+	char *config_owned;           /* config_path when a reload gave a new one */
 	const char *run_dir;
 	struct config *cfg;
 	unsigned cfg_gen;             /* bumped by every reload: answers for older ones are dropped */

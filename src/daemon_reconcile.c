@@ -388,8 +388,10 @@ int daemon_reload(struct daemon *d, const char *path, struct strbuf *out)
 		return -EINVAL;
 	}
 	cfg_diags_free(&diags);
-	if (path)
-		d->config_path = strdup(path);
+	if (path) {
+		free(d->config_owned);
+		d->config_path = d->config_owned = strdup(path);
+	}
 	health_stop(d);
 	updates_stop(d);
 	d->cfg = cfg;

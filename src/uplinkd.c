@@ -196,5 +196,6 @@ int main(int argc, char **argv)
 		plan_free(&d.plan);
 	applier_close(&d.ap);
 	cfg_free(d.cfg);
+	free(d.config_owned);
 	return r ? 1 : 0;
 }
