@@ -12,7 +12,7 @@
 static const char *const words[] = {
 	[CTL_CMD_UNKNOWN] = NULL, [CTL_CMD_PING] = "ping", [CTL_CMD_STATUS] = "status",
 	[CTL_CMD_RELOAD] = "reload", [CTL_CMD_UP] = "up", [CTL_CMD_DOWN] = "down",
-	[CTL_CMD_IFCHANGE] = "ifchange",
+	[CTL_CMD_IFCHANGE] = "ifchange", [CTL_CMD_TEARDOWN] = "teardown",
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
