@@ -568,10 +568,6 @@ int apply_run(struct applier *a, const struct config *cfg, const struct apply_op
 	if (r)
 		return r;
 	resolve_aftrs(a, cfg, o->run_dir, &obs.facts);
-	for (size_t i = 0; o->fault && i < cfg->n_uplinks; i++) {
-		if (o->fault[i] && o->fault[i][0])
-			strlcpy_ul(obs.facts.u[i].fault, o->fault[i], sizeof(obs.facts.u[i].fault));
-	}
 	r = apply_converge(a, cfg, &obs, o, plan, res, e);
 	observation_free(&obs);
 	return r;

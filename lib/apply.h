@@ -33,8 +33,6 @@ struct apply_opts {
 	 */
 	bool nft_known;
 	uint64_t nft_known_hash;
-	/* apply_run: per uplink (NULL: none), a fault the caller still holds against it. */
-	const char *const *fault;
 };
 
 struct apply_result {

@@ -113,7 +113,6 @@ static struct kv_link *new_link(struct kmem *m, const char *name, const char *ki
 static void drop_link(struct kmem *m, const char *name)
 {
 	struct kv_link *l = find_link(m, name);
-	char prefix[IFNAMSIZ + 8];
 	int idx;
 
 	if (!l)
@@ -141,7 +140,6 @@ static void drop_link(struct kmem *m, const char *name)
 			i++;
 	}
 	/* links on top of it (a VLAN, a tunnel's underlay) go too, as in Linux for VLANs */
-	snprintf(prefix, sizeof(prefix), "%s", name);
 	*l = m->kv.links.v[--m->kv.links.n];
 	for (size_t i = 0; i < m->kv.links.n; i++) {
 		if (m->kv.links.v[i].link == idx && !strcmp(m->kv.links.v[i].kind, "vlan")) {

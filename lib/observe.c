@@ -181,6 +181,7 @@ void facts_observe(const struct config *cfg, const struct kview *kv, const struc
 	for (size_t i = 0; i < cfg->n_uplinks && i < f->n; i++) {
 		const struct cfg_uplink *u = &cfg->uplinks[i];
 		struct uplink_facts *uf = &f->u[i];
+		const char *need;
 
 		memset(uf, 0, sizeof(*uf));
 		switch (u->type) {
@@ -199,8 +200,9 @@ void facts_observe(const struct config *cfg, const struct kview *kv, const struc
 			break;
 		}
 		uf->inactive = !active_if_holds(&u->active_if, kv);
-		if (needed_dev(u) && needed_dev(u)[0] && !kview_link_by_name(kv, needed_dev(u)))
-			strlcpy_ul(uf->missing, needed_dev(u), sizeof(uf->missing));
+		need = needed_dev(u);
+		if (need && need[0] && !kview_link_by_name(kv, need))
+			strlcpy_ul(uf->missing, need, sizeof(uf->missing));
 		if (!extra)
 			continue;
 		if (extra->aftr && extra->aftr[i]) {

@@ -24,6 +24,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 [ "$(id -u)" = 0 ] || { echo "bench_failover: needs root (network namespaces)" >&2; exit 1; }
 make -s -C "$top" build/uplinkd build/uplinkctl build/bench/flap_latency >/dev/null
 

@@ -12,7 +12,7 @@ set -eu -o pipefail
 lab_up br aftr
 ul_router
 # A third uplink on its own wire: a plain Ethernet line to inet.
-ul_static_wire
+ul_static_line
 ul_conf <<EOF
 [global]
 lan = br0

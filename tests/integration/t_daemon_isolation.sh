@@ -13,11 +13,8 @@ ul_log_has() { ul_log | grep -q "$1"; }
 lab_up inet
 ul_router
 # Two plain Ethernet lines to inet; a third (wan9) is plugged in later.
-for n in 1 2; do
-	in_ns rtr ip link add st$n type veth peer name sp$n netns "$LAB_NS_INET"
-	in_ns inet ip addr add 198.18.$n.1/24 dev sp$n
-	in_ns inet ip link set dev sp$n up
-done
+ul_static_line st1 1 sp1
+ul_static_line st2 2 sp2
 ul_conf <<EOF2
 [global]
 lan = br0
@@ -85,9 +82,7 @@ echo "while c waits, over 3 s: $((r1 - r0)) reconciles, $((c1 - c0)) ticks of CP
 t_ok "no reconcile storm while a device is missing"
 
 # 2. wan9 is plugged in: c is found at once, but the foreign route stands in its way.
-in_ns rtr ip link add wan9 type veth peer name w9 netns "$LAB_NS_INET"
-in_ns inet ip addr add 198.18.9.1/24 dev w9
-in_ns inet ip link set dev w9 up
+ul_static_line wan9 9 w9
 lab_wait 10 ul_state_is c failed || { ul_ctl status >&2; t_fail "c did not fail on the foreign route"; }
 reason=$(ul_json '[u["reason"] for u in s["uplinks"] if u["name"] == "c"][0]')
 t_match "$reason" "table 203 already has" "c failed and says why: $reason"

@@ -13,11 +13,8 @@ set -eu -o pipefail
 lab_up inet
 ul_router
 # two plain Ethernet uplinks to inet
-for n in 0 1; do
-	in_ns rtr ip link add "st$n" type veth peer name "st$n" netns "$LAB_NS_INET"
-	in_ns inet ip addr add "198.18.9$n.1/24" dev "st$n"
-	in_ns inet ip link set dev "st$n" up
-done
+ul_static_line st0 90
+ul_static_line st1 91
 ul_conf <<EOF2
 [global]
 hold-down = 0

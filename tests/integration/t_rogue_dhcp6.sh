@@ -15,7 +15,7 @@ set -eu -o pipefail
 . "$LAB_TOP/tests/integration/uplinkd.sh"
 lab_up inet
 ul_router
-ul_static_wire
+ul_static_line
 ul_conf <<EOF
 [global]
 lan = br0

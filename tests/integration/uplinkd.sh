@@ -29,13 +29,6 @@ ul_router() {
 	lab_rtr_resolv
 }
 
-# ul_static_wire: a plain Ethernet line from rtr (st0, for 198.18.99.2/24) to inet (198.18.99.1).
-ul_static_wire() {
-	in_ns rtr ip link add st0 type veth peer name st0 netns "$LAB_NS_INET"
-	in_ns inet ip addr add 198.18.99.1/24 dev st0
-	in_ns inet ip link set dev st0 up
-}
-
 ul_ctl() { in_priv_t 60 rtr "$UL_BIN/uplinkctl" "$@"; }
 
 # ul_apply [ARGS]: uplinkctl apply with the test's config; prints its output.
@@ -292,12 +285,15 @@ ul_bras_kill() {
 
 # ---- helpers of the rogue-peer tests (t_rogue_*.sh) ----
 
-# ul_static_line: a plain Ethernet line st0 from rtr to inet (198.18.99.2/24 via .1); its config
-# section (static uplink st, PRIORITY) is printed by ul_static_conf PRIORITY.
+# ul_static_line [DEV [N [PEER]]]: a plain Ethernet line DEV (st0) from rtr to inet, where its
+# other end PEER (DEV) holds 198.18.N.1/24 (N 99): the router's side is for 198.18.N.2/24.  The
+# config section of st0 (static uplink st, PRIORITY) is printed by ul_static_conf PRIORITY.
 ul_static_line() {
-	in_ns rtr ip link add st0 type veth peer name st0 netns "$LAB_NS_INET"
-	in_ns inet ip addr add 198.18.99.1/24 dev st0
-	in_ns inet ip link set dev st0 up
+	local dev=${1:-st0} n=${2:-99}
+	local peer=${3:-$dev}
+	in_ns rtr ip link add "$dev" type veth peer name "$peer" netns "$LAB_NS_INET"
+	in_ns inet ip addr add "198.18.$n.1/24" dev "$peer"
+	in_ns inet ip link set dev "$peer" up
 }
 ul_static_conf() {
 	printf '[uplink st]\ntype = static\ndevice = st0\nipv4 = 198.18.99.2/24\ngateway = 198.18.99.1\npriority = %s\n' "$1"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "testlib.h"
 
 /* An address followed by bytes that no helper may touch. */
 struct guarded {
@@ -114,18 +115,11 @@ int main(void)
 {
 	Suite *s = suite_create("addr");
 	TCase *tc = tcase_create("bits");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, set_bits_in_range);
 	tcase_add_test(tc, set_bits_out_of_range);
 	tcase_add_test(tc, contains_with_bad_length);
 	tcase_add_test(tc, pd_problem);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tl_run(s);
 }

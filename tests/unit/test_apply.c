@@ -87,21 +87,31 @@ static void debug_change(void *arg, const char *line)
 	fprintf(stderr, "  %s\n", line);
 }
 
-/* apply_run; returns its result, *changes what it did. */
+/*
+ * A reconcile in its phases, as the daemon makes it: observe, add the faults the caller holds
+ * (per uplink, NULL: none), converge.  Returns its result, *changes what it did.
+ */
 static int apply(struct rig *r, const char *const *fault, unsigned *changes, struct ul_err *e)
 {
-	struct apply_opts o = { .run_dir = r->run_dir, .fault = fault };
-
-	if (getenv("APPLY_DEBUG")) {
-		o.on_change = debug_change;
-	}
-	struct apply_result res;
+	struct apply_opts o = { .run_dir = r->run_dir,
+				.on_change = getenv("APPLY_DEBUG") ? debug_change : NULL };
+	struct observation obs;
+	struct apply_result res = { 0 };
 	int ret;
 
 	if (r->have_plan)
 		plan_free(&r->plan);
+	r->have_plan = false;
 	e->msg[0] = '\0';
-	ret = apply_run(&r->a, r->cfg, &o, &r->plan, &res, e);
+	ret = apply_observe(&r->a, r->cfg, r->run_dir, &obs, e);
+	if (ret)
+		return ret;
+	for (size_t i = 0; fault && i < r->cfg->n_uplinks; i++) {
+		if (fault[i])
+			strlcpy_ul(obs.facts.u[i].fault, fault[i], sizeof(obs.facts.u[i].fault));
+	}
+	ret = apply_converge(&r->a, r->cfg, &obs, &o, &r->plan, &res, e);
+	observation_free(&obs);
 	r->have_plan = ret == 0;
 	if (changes)
 		*changes = res.changes;
@@ -372,8 +382,6 @@ int main(void)
 {
 	Suite *s = suite_create("apply");
 	TCase *tc = tcase_create("apply");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, cold_apply_then_nothing);
 	tcase_add_test(tc, refusal_at_every_position);
@@ -384,11 +392,5 @@ int main(void)
 	tcase_add_test(tc, foreign_route_in_its_table_isolates_it);
 	tcase_add_test(tc, kernel_refusal_isolates_the_uplink);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tl_cleanup();
-	return failed ? 1 : 0;
+	return tl_run(s);
 }

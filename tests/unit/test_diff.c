@@ -777,8 +777,6 @@ int main(void)
 {
 	Suite *s = suite_create("diff");
 	TCase *tc = tcase_create("diff");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, second_run_is_empty);
 	tcase_add_test(tc, order_is_safe);
@@ -793,11 +791,5 @@ int main(void)
 	tcase_add_test(tc, token_before_up);
 	tcase_add_test(tc, describe);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tl_cleanup();
-	return failed ? 1 : 0;
+	return tl_run(s);
 }

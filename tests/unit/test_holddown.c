@@ -169,8 +169,6 @@ int main(void)
 {
 	Suite *s = suite_create("holddown");
 	TCase *tc = tcase_create("holddown");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, first_up_is_not_held);
 	tcase_add_test(tc, recovery_is_held_for_hold_down);
@@ -181,11 +179,5 @@ int main(void)
 	tcase_add_test(tc, last_usable_is_never_held);
 	tcase_add_test(tc, last_member_of_a_policy_is_never_held);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	tl_cleanup();
-	return failed ? 1 : 0;
+	return tl_run(s);
 }
