@@ -1181,11 +1181,10 @@ static void guard_saddr(struct planner *pl, const struct cfg_uplink *u, struct i
 static void guard_ports(struct planner *pl, const struct cfg_uplink *u, const struct mape_result *mr)
 {
 	static const uint8_t tcpudp[] = { IPPROTO_TCP, IPPROTO_UDP };
-	unsigned m = 16 - mr->psid_offset - mr->psid_len;
-	uint32_t mask = (((1u << mr->psid_len) - 1) << m) & 0xffff, bits = (mr->psid << m) & 0xffff;
-	uint32_t min = mr->psid_offset ? 1u << (16 - mr->psid_offset) : 1;
+	uint16_t mask, bits, min;
 
-	if (!mr->psid_len)
+	mape_port_mask(mr, &mask, &bits, &min);
+	if (!mask)
 		return; /* the whole address: every port (but 0, which NAT never picks) */
 	for (int f = 0; f < 3; f++) {
 		for (int lt = 0; lt < 2; lt++) {
