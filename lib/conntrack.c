@@ -619,12 +619,28 @@ struct flush_ctx {
 	VEC(struct ct_entry) doomed;
 };
 
+/* The port (ICMP id) the entry is NATed to is one keep_psid keeps. */
+static bool nat_port_kept(const struct ct_entry *ent, const struct ct_match *m)
+{
+	uint16_t port;
+
+	if (!m->keep_psid)
+		return false;
+	if (ent->reply.l4proto == IPPROTO_TCP || ent->reply.l4proto == IPPROTO_UDP)
+		port = ent->reply.dport;
+	else if (ent->reply.l4proto == IPPROTO_ICMP)
+		port = ent->reply.icmp_id;
+	else
+		return false;
+	return (port & m->psid_mask) == m->psid_bits && port >= m->port_min;
+}
+
 static bool ct_matches(const struct ct_entry *ent, const struct ct_match *m)
 {
 	uint32_t mark = ent->has_mark ? ent->mark : 0;
 
 	if (m->has_nat4 && ent->family == AF_INET &&
-	    !memcmp(ent->reply.dst, &m->nat4, sizeof(m->nat4)))
+	    !memcmp(ent->reply.dst, &m->nat4, sizeof(m->nat4)) && !nat_port_kept(ent, m))
 		return true;
 	return m->has_mark && (mark & m->mask) == m->mark;
 }

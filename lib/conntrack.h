@@ -23,6 +23,13 @@ struct ct_match {
 	bool has_mark;
 	uint32_t mark, mask;     /* connections whose ct mark & mask == mark (came in by it) */
 	char oif[16];            /* unused by the kernel filter; for messages */
+	/*
+	 * With has_nat4: keep the entries NATed to a port (TCP, UDP) or ICMP id that is still
+	 * ours, i.e. (port & psid_mask) == psid_bits and port >= port_min (a MAP-E PSID's sets
+	 * after a renumbering kept the IPv4 address).
+	 */
+	bool keep_psid;
+	uint16_t psid_mask, psid_bits, port_min;
 };
 
 /*

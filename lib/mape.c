@@ -280,3 +280,16 @@ int mape_rule_lookup(const struct ip_prefix *end_user, struct mape_rule *rule,
 		*service = best->service;
 	return 0;
 }
+
+void mape_port_mask(const struct mape_result *r, uint16_t *mask, uint16_t *bits, uint16_t *min)
+{
+	unsigned m = 16 - r->psid_offset - r->psid_len;
+
+	*mask = (uint16_t)((((1u << r->psid_len) - 1) << m) & 0xffff);
+	*bits = (uint16_t)((r->psid << m) & 0xffff);
+	*min = (uint16_t)(r->psid_offset ? 1u << (16 - r->psid_offset) : 1);
+	if (!r->psid_len) {
+		*mask = *bits = 0;
+		*min = 1;
+	}
+}

@@ -64,6 +64,11 @@ int mape_compute(const struct mape_rule *rule, const struct ip_prefix *end_user,
 void mape_port_range(const struct mape_result *r, unsigned i, uint16_t *lo, uint16_t *hi);
 /* Total ports available to the CE: port_sets * ports_per_set, less port 0. */
 unsigned mape_port_count(const struct mape_result *r);
+/*
+ * The port sets as arithmetic (RFC 7597 5.1, ports A.PSID.M with A != 0): port is ours when
+ * (port & *mask) == *bits and port >= *min.  *mask is 0 when the CE has every port.
+ */
+void mape_port_mask(const struct mape_result *r, uint16_t *mask, uint16_t *bits, uint16_t *min);
 /* True if port lies in one of the CE's port sets. */
 bool mape_port_in_sets(const struct mape_result *r, uint16_t port);
 

@@ -121,8 +121,10 @@ static void h_match(struct hash *h, const struct nftp_match *m)
 	}
 	h_u32(h, m->bits);
 	h_u32(h, m->mask);
-	if (m->kind == NFTP_M_ICMPV6_TYPE_IN) /* (the hashes of tables without it stay as they were) */
+	if (m->kind == NFTP_M_ICMPV6_TYPE_IN || m->kind == NFTP_M_ICMP_TYPE) /* (the hashes of tables without it stay as they were) */
 		h_bytes(h, m->types, sizeof(m->types));
+	if (m->kind == NFTP_M_TH_MASK_NE || m->kind == NFTP_M_TH_LT)
+		h_u32(h, m->off);
 }
 
 static void h_stmt(struct hash *h, const struct nftp_stmt *s)
@@ -1196,9 +1198,52 @@ static void b_match(struct builder *b, struct nftnl_rule *r, struct rule_ctx *ct
 	case NFTP_M_FIB_OIF_IN:
 		m_fib_oif(b, r, m);
 		break;
+	case NFTP_M_SADDR_NOT:
+	case NFTP_M_DADDR: {
+		const struct ip_addr *a = &m->prefix.addr;
+		uint32_t alen = a->family == AF_INET ? 4 : 16;
+		bool dst = m->kind == NFTP_M_DADDR;
+
+		if (a->family != AF_INET && a->family != AF_INET6) {
+			b_fail(b, EINVAL, "%s: no address", rule_where(b, where, sizeof(where)));
+			return;
+		}
+		need_nfproto(b, r, ctx, a->family);
+		x_payload(b, r, NFT_PAYLOAD_NETWORK_HEADER,
+			  alen == 4 ? (dst ? 16 : 12) : (dst ? 24 : 8), alen);
+		x_cmp(b, r, dst ? NFT_CMP_EQ : NFT_CMP_NEQ, a->b, alen);
+		break;
+	}
+	case NFTP_M_ICMP_TYPE:
+		/* nft's dependency, as for icmpv6 */
+		if (ctx->l4proto != IPPROTO_ICMP) {
+			need_nfproto(b, r, ctx, AF_INET);
+			need_l4proto(b, r, ctx, IPPROTO_ICMP);
+		}
+		x_payload(b, r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1);
+		x_cmp(b, r, NFT_CMP_EQ, &m->types[0], 1);
+		break;
+	case NFTP_M_TH_MASK_NE:
+	case NFTP_M_TH_LT: {
+		uint16_t v = htons((uint16_t)m->bits), mask = htons((uint16_t)m->mask), z = 0;
+
+		if ((m->off != 0 && m->off != 4) || m->bits > 0xffff || m->mask > 0xffff) {
+			b_fail(b, EINVAL, "%s: bad port match", rule_where(b, where, sizeof(where)));
+			return;
+		}
+		x_payload(b, r, NFT_PAYLOAD_TRANSPORT_HEADER, m->off, 2);
+		if (m->kind == NFTP_M_TH_LT) {
+			x_cmp(b, r, NFT_CMP_LT, &v, 2);
+			break;
+		}
+		x_bitwise(b, r, &mask, &z, 2);
+		x_cmp(b, r, NFT_CMP_NEQ, &v, 2);
+		break;
+	}
 	}
 }
 
+/* snat/dnat ip to .addr[:.ports] */
 static void s_snat(struct builder *b, struct nftnl_rule *r, const struct nftp_stmt *s)
 {
 	struct nftnl_expr *x;
@@ -1213,7 +1258,7 @@ static void s_snat(struct builder *b, struct nftnl_rule *r, const struct nftp_st
 	x = x_add(b, r, "nat");
 	if (!x)
 		return;
-	nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_TYPE, NFT_NAT_SNAT);
+	nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_TYPE, s->kind == NFTP_S_DNAT ? NFT_NAT_DNAT : NFT_NAT_SNAT);
 	nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
 	if (s->has_ports)
 		nftnl_expr_set_u32(x, NFTNL_EXPR_NAT_FLAGS, NF_NAT_RANGE_PROTO_SPECIFIED);
@@ -1314,6 +1359,7 @@ static void b_stmt(struct builder *b, struct nftnl_rule *r, const struct nftp_st
 		x_add(b, r, "masq");
 		break;
 	case NFTP_S_SNAT:
+	case NFTP_S_DNAT:
 		s_snat(b, r, s);
 		break;
 	case NFTP_S_NUMGEN_VMAP:

@@ -248,6 +248,7 @@ static void print_ct_state(struct strbuf *sb, uint32_t bits)
 	static const struct { uint32_t bit; const char *name; } names[] = {
 		{ NFTP_CT_INVALID, "invalid" }, { NFTP_CT_ESTABLISHED, "established" },
 		{ NFTP_CT_RELATED, "related" }, { NFTP_CT_NEW, "new" },
+		{ NFTP_CT_UNTRACKED, "untracked" },
 	};
 	bool first = true;
 
@@ -364,6 +365,24 @@ static void print_match(struct strbuf *sb, const struct nftp_table *t, const str
 		if (m->n != 1)
 			sb_puts(sb, " }");
 		break;
+	case NFTP_M_SADDR_NOT:
+		sb_printf(sb, "%s saddr != %s", ipkw(m->prefix.addr.family), addr_fmt(&m->prefix.addr, buf));
+		break;
+	case NFTP_M_DADDR:
+		sb_printf(sb, "%s daddr %s", ipkw(m->prefix.addr.family), addr_fmt(&m->prefix.addr, buf));
+		break;
+	case NFTP_M_ICMP_TYPE:
+		if (m->types[0] == 0 || m->types[0] == 8)
+			sb_printf(sb, "icmp type %s", m->types[0] ? "echo-request" : "echo-reply");
+		else
+			sb_printf(sb, "icmp type %u", m->types[0]);
+		break;
+	case NFTP_M_TH_MASK_NE:
+		sb_printf(sb, "%s & 0x%04x != 0x%04x", m->off == 4 ? "icmp id" : "th sport", m->mask, m->bits);
+		break;
+	case NFTP_M_TH_LT:
+		sb_printf(sb, "%s < %u", m->off == 4 ? "icmp id" : "th sport", m->bits);
+		break;
 	}
 }
 
@@ -395,6 +414,10 @@ static void print_stmt(struct strbuf *sb, const struct nftp_stmt *s)
 		sb_printf(sb, "snat ip to %s", buf);
 		if (s->has_ports)
 			sb_printf(sb, ":%u-%u", s->ports.lo, s->ports.hi);
+		break;
+	case NFTP_S_DNAT:
+		inet_ntop(AF_INET, &s->addr, buf, sizeof(buf));
+		sb_printf(sb, "dnat ip to %s", buf);
 		break;
 	case NFTP_S_NUMGEN_VMAP:
 		sb_printf(sb, "numgen inc mod %u vmap { ", s->n);

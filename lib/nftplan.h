@@ -56,6 +56,7 @@ enum nftp_chain_type {
 #define NFTP_CT_ESTABLISHED 2u
 #define NFTP_CT_RELATED 4u
 #define NFTP_CT_NEW 8u
+#define NFTP_CT_UNTRACKED 64u
 
 enum nftp_match_kind {
 	NFTP_M_NFPROTO,       /* meta nfproto ipv4|ipv6: .family */
@@ -77,6 +78,11 @@ enum nftp_match_kind {
 	NFTP_M_TCP_SYN,       /* tcp flags syn / syn,rst */
 	NFTP_M_ICMPV6_TYPE_IN,/* icmpv6 type { ... }: .types[.n] (needs an L4PROTO match before) */
 	NFTP_M_FIB_OIF_IN,    /* fib daddr oifname { the names in ifname set .name } */
+	NFTP_M_SADDR_NOT,     /* ip saddr != .prefix (an address) */
+	NFTP_M_DADDR,         /* ip[6] daddr .prefix (an address) */
+	NFTP_M_ICMP_TYPE,     /* icmp type .types[0] */
+	NFTP_M_TH_MASK_NE,    /* th sport / icmp id (.off 0 / 4) & .mask != .bits (16-bit fields) */
+	NFTP_M_TH_LT,         /* th sport / icmp id (.off 0 / 4) < .bits */
 };
 
 #define NFTP_MAX_PORTS 16
@@ -96,6 +102,7 @@ struct nftp_match {
 	struct nftp_port_range ports[NFTP_MAX_PORTS];
 	size_t n;
 	uint32_t bits, mask;
+	uint8_t off;          /* NFTP_M_TH_*: the field's offset in the transport header */
 };
 
 enum nftp_stmt_kind {
@@ -111,6 +118,7 @@ enum nftp_stmt_kind {
 	NFTP_S_MARK_SET,      /* meta mark set meta mark & ~.mask | .value */
 	NFTP_S_CTMARK_SET,    /* ct mark set ct mark & ~.mask | .value */
 	NFTP_S_MARK_FROM_CT,  /* meta mark set ct mark & .mask */
+	NFTP_S_DNAT,          /* dnat ip to .addr */
 };
 
 struct nftp_stmt {

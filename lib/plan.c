@@ -559,6 +559,14 @@ static void plan_ipip6(struct planner *pl, const struct cfg_uplink *u, struct pl
 		add_source_rule(pl, u, &a);
 }
 
+/* 192.0.0.4: in the IPv4 Service Continuity Prefix (RFC 7335), never seen outside the host */
+static struct in_addr mape_local4(void)
+{
+	struct in_addr a = { htonl(0xc0000004) };
+
+	return a;
+}
+
 static void plan_mape(struct planner *pl, const struct cfg_uplink *u, struct plan_uplink *pu)
 {
 	struct mape_rule rule = u->rule;
@@ -602,15 +610,18 @@ static void plan_mape(struct planner *pl, const struct cfg_uplink *u, struct pla
 	a = host_prefix6(&pu->mape.ce, 128);
 	add_addr(pl, u, u->over_uplink->lower, &a, true);
 	add_tunnel(pl, u, u->over_uplink->lower, &pu->mape.ce, &rule.br);
-	a = host_prefix4(pu->mape.ipv4, 32);
+	/*
+	 * Not the shared IPv4: the kernel would deliver a LAN host's packet to another CE's port of
+	 * it to the router itself.  The tunnel's address is a host-internal one (RFC 7335), SNAT
+	 * maps the router's own traffic to the shared IPv4 like the LAN's and DNAT maps inbound
+	 * traffic to our ports back to it (plan_mape_nat).  No source rule: replies follow the
+	 * connection's mark.
+	 */
+	a = host_prefix4(mape_local4(), 32);
 	add_addr(pl, u, u->ifname, &a, false);
 	pu->ready = over_ok(pl, u, pu) && uplink_link_ok(pl, u, pu);
 out:
 	add_route(pl, u, u->table, AF_INET, NULL, u->ifname, routed(pl, u, pu));
-	if (routed(pl, u, pu)) {
-		a = host_prefix4(pu->ipv4, 32);
-		add_source_rule(pl, u, &a);
-	}
 }
 
 static void plan_static(struct planner *pl, const struct cfg_uplink *u, struct plan_uplink *pu)
@@ -1167,6 +1178,120 @@ static void plan_mape_nat(struct planner *pl, const struct cfg_uplink *u, const 
 	}
 }
 
+static struct nftp_rule *guard_rule(struct planner *pl, const struct cfg_uplink *u, const char *what)
+{
+	char comment[96];
+	struct nftp_rule *r;
+
+	snprintf(comment, sizeof(comment), "%s: %s", u->name, what);
+	r = rule(pl, "postrouting_guard", comment);
+	if (r)
+		match_name(pl, r, NFTP_M_OIFNAME, u->ifname);
+	return r;
+}
+
+static void guard_drop(struct planner *pl, struct nftp_rule *r)
+{
+	STMT(pl, r, NFTP_S_COUNTER);
+	STMT(pl, r, NFTP_S_DROP);
+}
+
+static void guard_saddr(struct planner *pl, const struct cfg_uplink *u, struct in_addr a)
+{
+	struct nftp_rule *r = guard_rule(pl, u, "nothing leaves with another source address");
+	struct nftp_match *m;
+
+	if (!r)
+		return;
+	match_family(pl, r, AF_INET);
+	m = MATCH(pl, r, NFTP_M_SADDR_NOT);
+	if (m)
+		m->prefix = host_prefix4(a, 32);
+	guard_drop(pl, r);
+}
+
+/*
+ * RFC 7597 5.1: the CE's ports are A.PSID.M with the A field (offset bits) not zero.  So a
+ * port is ours when (port & psid_mask) == psid << m and port >= 2^(16 - a), and an ICMP
+ * echo's identifier likewise.  Two rules per field, whatever the number of port sets.
+ */
+static void guard_ports(struct planner *pl, const struct cfg_uplink *u, const struct mape_result *mr)
+{
+	static const uint8_t tcpudp[] = { IPPROTO_TCP, IPPROTO_UDP };
+	uint16_t mask, bits, min;
+
+	mape_port_mask(mr, &mask, &bits, &min);
+	if (!mask)
+		return; /* the whole address: every port (but 0, which NAT never picks) */
+	for (int f = 0; f < 3; f++) {
+		for (int lt = 0; lt < 2; lt++) {
+			struct nftp_rule *r = guard_rule(pl, u, f ? "ICMP ids of other PSIDs" :
+							 "ports of other PSIDs");
+			struct nftp_match *x;
+
+			if (!r)
+				return;
+			if (!f) {
+				match_protos(pl, r, NFTP_M_L4PROTO, tcpudp, 2);
+			} else if ((x = MATCH(pl, r, NFTP_M_ICMP_TYPE))) {
+				x->types[0] = f == 1 ? 8 : 0;
+				x->n = 1;
+			}
+			x = MATCH(pl, r, lt ? NFTP_M_TH_LT : NFTP_M_TH_MASK_NE);
+			if (x) {
+				x->off = f ? 4 : 0;
+				x->mask = lt ? 0 : mask;
+				x->bits = lt ? min : bits;
+			}
+			guard_drop(pl, r);
+		}
+	}
+}
+
+/*
+ * After NAT (postrouting, priority 200): what leaves by an uplink that NATs must carry its
+ * source.  conntrack's invalid and untracked packets are never NATed, so they would leave with
+ * the LAN's private addresses; a flow whose NAT binding is from before a renumbering would
+ * leave with the old address.  The BR of a real VNE drops both.  Last, each new flow takes the
+ * mark of the uplink it leaves by: prerouting and output restore it, so the flow stays on that
+ * uplink (and its NAT) while the uplink is usable, whatever the default or a policy says later.
+ */
+static void plan_guard(struct planner *pl)
+{
+	const struct config *cfg = pl->cfg;
+
+	for (size_t i = 0; i < cfg->n_uplinks; i++) {
+		const struct cfg_uplink *u = &cfg->uplinks[i];
+		const struct plan_uplink *pu = &pl->p->uplinks[i];
+		struct nftp_rule *r;
+		struct nftp_match *m;
+
+		if (pu->state == PLAN_DISABLED)
+			continue;
+		if (u->nat && cfg_uplink_has_ipv4(u)) {
+			r = guard_rule(pl, u, "conntrack cannot NAT it");
+			if (!r)
+				return;
+			match_family(pl, r, AF_INET);
+			if ((m = MATCH(pl, r, NFTP_M_CT_STATE)))
+				m->bits = NFTP_CT_INVALID | NFTP_CT_UNTRACKED;
+			guard_drop(pl, r);
+		}
+		if (u->type == CFG_MAPE && pu->has_mape) {
+			guard_saddr(pl, u, pu->mape.ipv4);
+			guard_ports(pl, u, &pu->mape);
+		} else if (u->type == CFG_IPIP6 && u->nat) {
+			guard_saddr(pl, u, u->fixed_ipv4);
+		}
+		r = guard_rule(pl, u, "a new flow stays on this uplink");
+		if (!r)
+			return;
+		if ((m = MATCH(pl, r, NFTP_M_CT_STATE)))
+			m->bits = NFTP_CT_NEW;
+		stmt_mark(pl, r, NFTP_S_CTMARK_SET, pu->mark);
+	}
+}
+
 static void plan_nat(struct planner *pl)
 {
 	const struct config *cfg = pl->cfg;
@@ -1176,6 +1301,7 @@ static void plan_nat(struct planner *pl)
 		const struct plan_uplink *pu = &pl->p->uplinks[i];
 		char comment[96];
 		struct nftp_rule *r;
+		struct nftp_match *m;
 		struct nftp_stmt *s;
 
 		if (pu->state == PLAN_DISABLED || !u->nat || !cfg_uplink_has_ipv4(u))
@@ -1183,6 +1309,16 @@ static void plan_nat(struct planner *pl)
 		if (u->type == CFG_MAPE) {
 			if (pu->has_mape)
 				plan_mape_nat(pl, u, pu);
+			if (pu->has_mape && (r = rule(pl, "prerouting_nat", NULL))) {
+				snprintf(comment, sizeof(comment), "%s: inbound to our ports", u->name);
+				strlcpy_ul(r->comment, comment, sizeof(r->comment));
+				match_name(pl, r, NFTP_M_IIFNAME, u->ifname);
+				match_family(pl, r, AF_INET);
+				if ((m = MATCH(pl, r, NFTP_M_DADDR)))
+					m->prefix = host_prefix4(pu->mape.ipv4, 32);
+				if ((s = STMT(pl, r, NFTP_S_DNAT)))
+					s->addr = mape_local4();
+			}
 			continue;
 		}
 		snprintf(comment, sizeof(comment), "%s: NAT", u->name);
@@ -1228,7 +1364,7 @@ static void plan_connmark(struct planner *pl)
 	struct nftp_rule *r;
 
 	if (cfg->n_lan) {
-		r = rule(pl, "prerouting", "replies to inbound connections leave by their uplink");
+		r = rule(pl, "prerouting", "a connection stays on its uplink (replies, pinned flows)");
 		if (!r)
 			return;
 		match_name(pl, r, NFTP_M_IIFNAME_IN, "lan_ifs");
@@ -1443,9 +1579,17 @@ static void plan_nft(struct planner *pl)
 	if (!nftp_add_chain(t, "prerouting", NFTP_HOOK_PREROUTING, NFTP_CHAIN_FILTER, -150) ||
 	    !nftp_add_chain(t, "output", NFTP_HOOK_OUTPUT, NFTP_CHAIN_ROUTE, -150) ||
 	    !nftp_add_chain(t, "forward_mangle", NFTP_HOOK_FORWARD, NFTP_CHAIN_FILTER, -150) ||
-	    !nftp_add_chain(t, "postrouting", NFTP_HOOK_POSTROUTING, NFTP_CHAIN_NAT, 100)) {
+	    !nftp_add_chain(t, "postrouting", NFTP_HOOK_POSTROUTING, NFTP_CHAIN_NAT, 100) ||
+	    !nftp_add_chain(t, "postrouting_guard", NFTP_HOOK_POSTROUTING, NFTP_CHAIN_FILTER, 200)) {
 		pl->err = -ENOMEM;
 		return;
+	}
+	for (size_t i = 0; i < cfg->n_uplinks; i++) {
+		if (pl->p->uplinks[i].has_mape && pl->p->uplinks[i].state != PLAN_DISABLED) {
+			if (!nftp_add_chain(t, "prerouting_nat", NFTP_HOOK_PREROUTING, NFTP_CHAIN_NAT, -100))
+				pl->err = -ENOMEM;
+			break;
+		}
 	}
 	if (cfg->firewall &&
 	    (!nftp_add_chain(t, "input", NFTP_HOOK_INPUT, NFTP_CHAIN_FILTER, 0) ||
@@ -1460,6 +1604,7 @@ static void plan_nft(struct planner *pl)
 	plan_policy_marks(pl);
 	plan_mss(pl);
 	plan_nat(pl);
+	plan_guard(pl);
 	if (cfg->firewall)
 		plan_firewall(pl);
 }

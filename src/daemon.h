@@ -71,6 +71,7 @@ struct uplink_rt {
 	char reason[256];
 	bool has_nat4;
 	struct in_addr nat4;
+	uint16_t nat_mask, nat_bits, nat_min; /* nat4's ports (mape_port_mask; mask 0: all) */
 	/* DS-Lite AFTR name */
 	bool has_aftr;
 	struct in6_addr aftr;

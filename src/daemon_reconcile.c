@@ -158,6 +158,42 @@ static void flush_uplink(struct daemon *d, size_t i)
 		log_info("uplink %s: flushed %u connections", u->name, n);
 }
 
+/*
+ * The uplink's NAT address or port sets changed (a renumbered MAP-E, a new PPPoE address): the
+ * connections NATed to what is no longer ours are flushed, exactly those, so their next packet
+ * is a new flow NATed anew instead of leaving with a source the line does not route back.
+ */
+static void flush_stale_nat(struct daemon *d, size_t i, const struct plan_uplink *pu)
+{
+	const struct cfg_uplink *u = &d->cfg->uplinks[i];
+	struct uplink_rt *rt = &d->rt[i];
+	struct ct_match m = { .has_nat4 = true, .nat4 = rt->nat4 };
+	uint16_t mask = 0, bits = 0, min = 1;
+	char was[INET_ADDRSTRLEN], now[INET_ADDRSTRLEN];
+	struct ul_err e;
+	unsigned n = 0;
+
+	if (pu->has_mape)
+		mape_port_mask(&pu->mape, &mask, &bits, &min);
+	if (!rt->has_nat4 || !u->nat ||
+	    (rt->nat4.s_addr == pu->ipv4.s_addr && rt->nat_mask == mask && rt->nat_bits == bits &&
+	     rt->nat_min == min))
+		return;
+	if (rt->nat4.s_addr == pu->ipv4.s_addr) {
+		m.keep_psid = true;
+		m.psid_mask = mask;
+		m.psid_bits = bits;
+		m.port_min = min;
+	}
+	inet_ntop(AF_INET, &rt->nat4, was, sizeof(was));
+	inet_ntop(AF_INET, &pu->ipv4, now, sizeof(now));
+	if (d->ap.k->ops->ct_flush(d->ap.k, &m, &n, &e))
+		log_warn("uplink %s: flushing connections NATed to %s: %s", u->name, was, e.msg);
+	else
+		log_info("uplink %s: NAT moved from %s to %s (port sets %#x/%#x): flushed %u connections",
+			 u->name, was, now, bits, mask, n);
+}
+
 /* systemd's STATUS line: the count, the default, and what is wrong with which uplink. */
 static void summarize(struct daemon *d)
 {
@@ -299,9 +335,15 @@ int daemon_reconcile(struct daemon *d, const char *why)
 		strlcpy_ul(rt->reason, pu->reason, sizeof(rt->reason));
 		if (was_usable && was_usable[i] && !pu->usable)
 			flush_uplink(d, i);
+		else if (pu->has_ipv4)
+			flush_stale_nat(d, i, pu);
 		if (pu->has_ipv4) {
 			rt->has_nat4 = true;
 			rt->nat4 = pu->ipv4;
+			rt->nat_mask = rt->nat_bits = 0;
+			rt->nat_min = 1;
+			if (pu->has_mape)
+				mape_port_mask(&pu->mape, &rt->nat_mask, &rt->nat_bits, &rt->nat_min);
 		}
 	}
 	free(was_usable);

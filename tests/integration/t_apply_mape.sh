@@ -62,7 +62,7 @@ ce=$(in_ns rtr ip -6 addr show dev wan0 | awk '/inet6 .*\/128/ { sub(/\/.*/, "",
 t_eq "$ce" "$LAB_MAPE_CE" "the CE address (draft-03 interface id) is on the WAN"
 t_match "$(in_ns rtr ip -d link show map)" "ip6tnl ipip6 remote $LAB_MAPE_BR local $LAB_MAPE_CE .*encaplimit none" \
 	"the tunnel runs from the CE address to the BR"
-t_match "$(in_ns rtr ip -4 addr show dev map)" "inet $LAB_MAPE_IPV4/32" "the shared IPv4 is on the tunnel"
+t_match "$(in_ns rtr ip -4 addr show dev map)" "inet 192.0.0.4/32" "the tunnel has 192.0.0.4 (the shared IPv4 is no local address)"
 ul_mss_watch inet
 check_flows
 [ "$(ul_mss_seen inet 1460)" = 0 ] || t_fail "a SYN reached inet with MSS 1460"

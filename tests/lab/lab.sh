@@ -861,7 +861,10 @@ lab__br() {
 		echo "route add 180.49.0.0/20 via 198.18.2.2"
 	} >>"$LAB_DIR/cfg/inet.ip"
 	# One tunnel per CE the NGN can hand out: the BR maps the CE's shared IPv4 back to it.
-	local elems="" ces="" cur=$LAB_PROFILE lo hi r
+	# RFC 7597 8.1: a packet from a CE's tunnel passes only with that CE's IPv4 and a port
+	# (ICMP id) of its PSID; a packet to a CE's IPv4 goes to the CE that owns the port, and one
+	# to a port no lab CE owns (another subscriber's) is counted as `unowned` and dropped.
+	local elems="" ces="" rules="" sets="" cur=$LAB_PROFILE lo hi r e
 	: >"$LAB_DIR/run/br-ces"
 	for p in v6plus v6plus2 ocn; do
 		lab_profile "$p" || return 1
@@ -872,10 +875,27 @@ lab__br() {
 		} >>"$c"
 		echo "$p $LAB_MAPE_CE $LAB_MAPE_IPV4 $LAB_MAPE_PSID $LAB_MAPE_PORTS" >>"$LAB_DIR/run/br-ces"
 		ces="$ces${ces:+, }$LAB_MAPE_IPV4"
+		e=""
 		for r in ${LAB_MAPE_PORTS//,/ }; do
 			lo=${r%-*} hi=${r#*-}
-			elems="$elems${elems:+, }$LAB_MAPE_IPV4 . $lo-$hi"
+			e="$e${e:+, }$LAB_MAPE_IPV4 . $lo-$hi"
 		done
+		elems="$elems${elems:+, }$e"
+		sets="$sets	set ports_$p {
+		typeof ip saddr . th sport
+		flags interval
+		elements = { $e }
+	}
+	set icmpids_$p {
+		typeof ip saddr . icmp id
+		flags interval
+		elements = { $e }
+	}
+"
+		rules="$rules		iifname \"ce-$p\" meta l4proto { tcp, udp } ip saddr . th sport @ports_$p counter name ok accept
+		iifname \"ce-$p\" icmp type echo-request ip saddr . icmp id @icmpids_$p counter name ok accept
+		iifname \"ce-$p\" icmp type != echo-request ip saddr $LAB_MAPE_IPV4 counter name icmperr accept
+"
 	done
 	lab_profile "$cur" || return 1
 	cat >"$LAB_DIR/cfg/br.nft" <<EOF
@@ -885,12 +905,7 @@ table inet mape {
 		flags interval
 		elements = { $elems }
 	}
-	set icmpids {
-		typeof ip saddr . icmp id
-		flags interval
-		elements = { $elems }
-	}
-	set ces {
+$sets	set ces {
 		type ipv4_addr
 		elements = { $ces }
 	}
@@ -908,14 +923,13 @@ table inet mape {
 	counter leak { }
 	counter icmperr { }
 	counter badce { }
+	counter unowned { }
 	chain forward {
 		type filter hook forward priority filter; policy accept;
 		iifname "ceany-*" counter name badce drop
+		meta l4proto { tcp, udp } ip daddr @ces ip daddr . th dport != @ports counter name unowned drop
 		iifname != "ce-*" accept
-		meta l4proto { tcp, udp } ip saddr . th sport @ports counter name ok accept
-		icmp type echo-request ip saddr . icmp id @icmpids counter name ok accept
-		icmp type != echo-request ip saddr @ces counter name icmperr accept
-		meta l4proto { tcp, udp } add @leaked { ip saddr . th sport }
+$rules		meta l4proto { tcp, udp } add @leaked { ip saddr . th sport }
 		icmp type echo-request add @leaked_icmp { ip saddr . icmp id }
 		counter name leak drop
 	}
@@ -927,7 +941,8 @@ lab__br_start() {
 	in_ns br nft -f "$LAB_DIR/cfg/br.nft"
 }
 
-# lab_br_counter NAME: packets counted by the BR's counter NAME (ok, leak, icmperr, badce).
+# lab_br_counter NAME: packets counted by the BR's counter NAME (ok, leak, icmperr, badce,
+# unowned: to a CE IPv4 at a port no lab CE owns).
 lab_br_counter() {
 	in_ns br nft list counter inet mape "$1" | awk '/packets/ { print $2; exit }'
 }

@@ -489,6 +489,83 @@ START_TEST(fallback_none_is_airtight)
 }
 END_TEST
 
+/*
+ * Nothing leaves a MAP-E tunnel with a source it does not own (after NAT): not another address
+ * (a NAT binding from before a renumbering), not a port outside the PSID's sets, and nothing
+ * conntrack could not NAT.  Every flow is pinned to the uplink it started on by its ct mark.
+ */
+START_TEST(mape_source_guard)
+{
+	const char *kv[] = { V6PLUS_PREFIX, "ocn.ipv4=198.51.100.7", NULL };
+	struct config *cfg;
+	struct plan p;
+	char *g, *pre;
+
+	build(POLICY_CONF, kv, &cfg, &p);
+	g = chain_text(&p, "postrouting_guard");
+	ck_assert_msg(strstr(g, "type filter hook postrouting priority 200; policy accept;"), "%s", g);
+	ck_assert_msg(strstr(g, "oifname \"v6plus\" meta nfproto ipv4 ct state invalid,untracked counter drop"), "%s", g);
+	ck_assert_msg(strstr(g, "oifname \"ocn\" meta nfproto ipv4 ct state invalid,untracked counter drop"), "%s", g);
+	ck_assert_msg(strstr(g, "oifname \"v6plus\" meta nfproto ipv4 ip saddr != 106.72.63.108 counter drop"), "%s", g);
+	/* PSID 212 of 8 bits at offset 4: ports A.0xd4.M with A != 0 */
+	ck_assert_msg(strstr(g, "oifname \"v6plus\" meta l4proto { tcp, udp } th sport & 0x0ff0 != 0x0d40 counter drop"), "%s", g);
+	ck_assert_msg(strstr(g, "oifname \"v6plus\" meta l4proto { tcp, udp } th sport < 4096 counter drop"), "%s", g);
+	ck_assert_msg(strstr(g, "oifname \"v6plus\" icmp type echo-request icmp id & 0x0ff0 != 0x0d40 counter drop"), "%s", g);
+	ck_assert_msg(strstr(g, "oifname \"v6plus\" icmp type echo-reply icmp id < 4096 counter drop"), "%s", g);
+	/* PPPoE's masquerade owns whatever the session's address is: no address check there */
+	ck_assert_msg(!strstr(g, "oifname \"ocn\" meta nfproto ipv4 ip saddr"), "%s", g);
+	/* each new flow takes its uplink's mark; the LAN's packets follow the ct mark */
+	ck_assert_msg(strstr(g, "oifname \"v6plus\" ct state new ct mark set ct mark & 0xff00ffff | 0x00020000"), "%s", g);
+	ck_assert_msg(strstr(g, "oifname \"ocn\" ct state new ct mark set ct mark & 0xff00ffff | 0x00030000"), "%s", g);
+	pre = chain_text(&p, "prerouting");
+	ck_assert_msg(strstr(pre, "iifname @lan_ifs ct mark & 0x00ff0000 != 0x00000000 meta mark set ct mark & 0x00ff0000 return"), "%s", pre);
+	free(g);
+	free(pre);
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
+/*
+ * The MAP-E IPv4 is shared with other CEs (other PSIDs): it must not be a local address, or the
+ * kernel delivers a LAN host's packet to another subscriber's port to the router itself.  The
+ * tunnel gets 192.0.0.4 (RFC 7335) for the router's own sockets; inbound to our ports is
+ * DNATed to it; the router's own traffic is SNATed like the LAN's.
+ */
+START_TEST(mape_ipv4_not_local)
+{
+	const char *kv[] = { V6PLUS_PREFIX, "ocn.ipv4=198.51.100.7", NULL };
+	struct config *cfg;
+	struct plan p;
+	char buf[PREFIX_STRLEN], *nat;
+	bool placeholder = false;
+
+	build(POLICY_CONF, kv, &cfg, &p);
+	for (size_t i = 0; i < p.addrs.n; i++) {
+		const struct plan_addr *a = &p.addrs.v[i];
+
+		prefix_fmt(&a->addr, buf);
+		ck_assert_msg(strcmp(buf, "106.72.63.108/32"), "the shared IPv4 is local on %s", a->dev);
+		placeholder |= !strcmp(a->dev, "v6plus") && !strcmp(buf, "192.0.0.4/32");
+	}
+	ck_assert(placeholder);
+	for (size_t i = 0; i < p.rules.n; i++) {
+		const struct plan_rule *r = &p.rules.v[i];
+
+		if (r->family == AF_INET && r->has_src) {
+			prefix_fmt(&r->src, buf);
+			ck_assert_msg(strcmp(buf, "106.72.63.108/32"), "a source rule for the shared IPv4");
+		}
+	}
+	nat = chain_text(&p, "prerouting_nat");
+	ck_assert_msg(strstr(nat, "type nat hook prerouting priority -100; policy accept;"), "%s", nat);
+	ck_assert_msg(strstr(nat, "iifname \"v6plus\" meta nfproto ipv4 ip daddr 106.72.63.108 dnat ip to 192.0.0.4"), "%s", nat);
+	free(nat);
+	plan_free(&p);
+	cfg_free(cfg);
+}
+END_TEST
+
 START_TEST(ipip6_local_uses_token)
 {
 	const char *kv[] = { "ngn.prefix=2001:db8:1234:5600::/64", NULL };
@@ -759,6 +836,8 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, firewall_covers_every_wan_interface);
 	tcase_add_test(tc, wan_forward_passes_rfc4890_icmpv6_only);
 	tcase_add_test(tc, fallback_none_is_airtight);
+	tcase_add_test(tc, mape_source_guard);
+	tcase_add_test(tc, mape_ipv4_not_local);
 	tcase_add_test(tc, ipip6_local_uses_token);
 	tcase_add_test(tc, pd_gives_lan_its_subnet);
 	tcase_add_test(tc, pd_unreachable_route);
