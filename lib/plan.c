@@ -232,6 +232,42 @@ static void add_source_rule(struct planner *pl, const struct cfg_uplink *u,
 	prefix_mask(&r->src);
 }
 
+/*
+ * A process to run for u.  Not while the operator or the pair holds the uplink down: pppd
+ * hangs up, a delegated prefix is given back.
+ */
+static struct plan_proc *add_proc(struct planner *pl, const struct cfg_uplink *u,
+				  enum plan_proc_kind kind, const char *dev, const char *ifname)
+{
+	struct plan_proc *pr;
+
+	if (!plan_runs_procs(u, facts_of(pl, u)))
+		return NULL;
+	pr = PUSH(pl, &pl->p->procs);
+	if (!pr)
+		return NULL;
+	pr->kind = kind;
+	pr->uplink = u->name;
+	strlcpy_ul(pr->dev, dev, sizeof(pr->dev));
+	if (ifname)
+		strlcpy_ul(pr->ifname, ifname, sizeof(pr->ifname));
+	return pr;
+}
+
+bool plan_runs_procs(const struct cfg_uplink *u, const struct uplink_facts *f)
+{
+	return !u->disabled && !f->admin_down && !f->inactive;
+}
+
+const struct plan_proc *plan_proc_of(const struct plan *p, enum plan_proc_kind kind, const char *uplink)
+{
+	for (size_t i = 0; i < p->procs.n; i++) {
+		if (p->procs.v[i].kind == kind && !strcmp(p->procs.v[i].uplink, uplink))
+			return &p->procs.v[i];
+	}
+	return NULL;
+}
+
 /* ---- per uplink kind ---- */
 
 /*
@@ -398,15 +434,8 @@ static void plan_ipoe(struct planner *pl, const struct cfg_uplink *u, struct pla
 		a.len = 64;
 		add_addr(pl, u, u->lower, &a, false);
 	}
-	if (u->prefix_source == CFG_PREFIX_DHCPV6_PD) {
-		struct plan_proc *pr = PUSH(pl, &pl->p->procs);
-
-		if (pr) {
-			pr->kind = PLAN_PROC_DHCPV6_PD;
-			pr->uplink = u->name;
-			strcpy(pr->dev, u->lower);
-		}
-	}
+	if (u->prefix_source == CFG_PREFIX_DHCPV6_PD)
+		add_proc(pl, u, PLAN_PROC_DHCPV6_PD, u->lower, NULL);
 	pu->has_local6 = ipoe_local6(pl, u, &pu->local6);
 	pu->ready = uplink_link_ok(pl, u, pu);
 	if (pu->ready && u->prefix_source == CFG_PREFIX_DHCPV6_PD)
@@ -433,25 +462,12 @@ static void plan_ipoe(struct planner *pl, const struct cfg_uplink *u, struct pla
 static void plan_pppoe(struct planner *pl, const struct cfg_uplink *u, struct plan_uplink *pu)
 {
 	const struct uplink_facts *f = facts_of(pl, u);
-	struct plan_proc *pr;
 
 	add_vlan(pl, u);
 	add_dev(pl, u, 0);
-	pr = PUSH(pl, &pl->p->procs);
-	if (pr) {
-		pr->kind = PLAN_PROC_PPPD;
-		pr->uplink = u->name;
-		strcpy(pr->dev, u->lower);
-		strcpy(pr->ifname, u->ifname);
-	}
-	if (u->dhcpv6_pd) {
-		pr = PUSH(pl, &pl->p->procs);
-		if (pr) {
-			pr->kind = PLAN_PROC_DHCPV6_PD;
-			pr->uplink = u->name;
-			strcpy(pr->dev, u->ifname);
-		}
-	}
+	add_proc(pl, u, PLAN_PROC_PPPD, u->lower, u->ifname);
+	if (u->dhcpv6_pd)
+		add_proc(pl, u, PLAN_PROC_DHCPV6_PD, u->ifname, NULL);
 	pu->ready = uplink_link_ok(pl, u, pu) && ((u->ipv4 && f->has_local4) || (!u->ipv4 && f->has_gw6));
 	if (!pu->ready && !f->link_down)
 		state(pu, PLAN_WAITING, "no PPP session yet");
@@ -1725,11 +1741,20 @@ int plan_build(const struct config *cfg, const struct facts *facts, struct plan 
 			any4 |= cfg_uplink_has_ipv4(u);
 			/* One uplink's missing device or refused object leaves the others alone. */
 			if (f->missing[0] || f->fault[0]) {
+				struct plan_proc *pr = NULL;
+
 				if (f->missing[0])
 					state(pu, PLAN_WAITING, "no device %s", f->missing);
 				else
 					state(pu, PLAN_FAILED, "%s", f->fault);
 				pu->excluded = true;
+				/* a delegated prefix outlives the fault: the LAN keeps its addresses */
+				if (u->type == CFG_IPOE && u->prefix_source == CFG_PREFIX_DHCPV6_PD)
+					pr = add_proc(&pl, u, PLAN_PROC_DHCPV6_PD, u->lower, NULL);
+				else if (u->type == CFG_PPPOE && u->dhcpv6_pd)
+					pr = add_proc(&pl, u, PLAN_PROC_DHCPV6_PD, u->ifname, NULL);
+				if (pr)
+					pr->paused = true;
 				continue;
 			}
 			switch (u->type) {
@@ -1754,6 +1779,13 @@ int plan_build(const struct config *cfg, const struct facts *facts, struct plan 
 			}
 			if (pu->state != PLAN_UP)
 				pu->ready = false;
+			/* the fixed IPv4 is registered for the tunnel's local address once it stands */
+			if (u->type == CFG_IPIP6 && u->update_url && pu->ready && pu->has_local6) {
+				struct plan_proc *pr = add_proc(&pl, u, PLAN_PROC_UPDATE, u->ifname, NULL);
+
+				if (pr)
+					pr->local = pu->local6;
+			}
 			/* the operator's and the pair's decisions name the state even when not ready */
 			if (f->admin_down)
 				state(pu, PLAN_DOWN, "administratively down");

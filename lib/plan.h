@@ -99,10 +99,14 @@ struct plan_rule {
 	const char *uplink;      /* an uplink's own rule; NULL: shared (policies, main table) */
 };
 
-/* A process uplinkd runs for an uplink (pppd, a DHCPv6-PD client). */
+/*
+ * A process uplinkd runs for an uplink, listed only while it should run: the daemon's
+ * supervisor (src/daemon_supervisor.c) starts what is listed and stops what is not.
+ */
 enum plan_proc_kind {
 	PLAN_PROC_PPPD,
 	PLAN_PROC_DHCPV6_PD,
+	PLAN_PROC_UPDATE,        /* the transix update request for local */
 };
 
 struct plan_proc {
@@ -110,7 +114,19 @@ struct plan_proc {
 	const char *uplink;
 	char dev[IFNAMSIZ];      /* pppd: the Ethernet device; dhcp6: the interface it asks on */
 	char ifname[IFNAMSIZ];   /* pppd: the ppp interface name */
+	struct in6_addr local;   /* update: the tunnel's local address to register */
+	bool paused;             /* dhcp6: its uplink is left out for now: keep the lease, ask not */
 };
+
+/*
+ * Whether u's processes may run at all: not disabled, not held down by the operator or the pair
+ * (pppd hangs up, a delegated prefix is given back).
+ */
+bool plan_runs_procs(const struct cfg_uplink *u, const struct uplink_facts *f);
+
+struct plan;
+/* The process of that kind the plan lists for the uplink, or NULL. */
+const struct plan_proc *plan_proc_of(const struct plan *p, enum plan_proc_kind kind, const char *uplink);
 
 enum plan_uplink_state {
 	PLAN_UP,        /* ready and chosen when it is the best */

@@ -177,11 +177,22 @@ void plan_print(const struct plan *p, struct strbuf *sb)
 	for (size_t i = 0; i < p->procs.n; i++) {
 		const struct plan_proc *pr = &p->procs.v[i];
 
-		if (pr->kind == PLAN_PROC_PPPD)
+		char addr[INET6_ADDRSTRLEN];
+
+		switch (pr->kind) {
+		case PLAN_PROC_PPPD:
 			sb_printf(sb, "# uplinkd runs: pppd (PPPoE) on %s as %s for %s\n", pr->dev, pr->ifname,
 				  pr->uplink);
-		else
-			sb_printf(sb, "# uplinkd runs: DHCPv6-PD client on %s for %s\n", pr->dev, pr->uplink);
+			break;
+		case PLAN_PROC_DHCPV6_PD:
+			sb_printf(sb, "# uplinkd runs: DHCPv6-PD client on %s for %s%s\n", pr->dev, pr->uplink,
+				  pr->paused ? " (paused, keeping its lease)" : "");
+			break;
+		case PLAN_PROC_UPDATE:
+			sb_printf(sb, "# uplinkd runs: the update request registering %s for %s\n",
+				  inet_ntop(AF_INET6, &pr->local, addr, sizeof(addr)), pr->uplink);
+			break;
+		}
 	}
 	sb_puts(sb, "set -e\n\n");
 

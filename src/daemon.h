@@ -164,6 +164,11 @@ void timer_arm(struct daemon *d, struct dtimer *t, uint64_t delay_ms);
 void timer_disarm(struct dtimer *t);
 int loop_run(struct daemon *d);
 
+/* processes: started and stopped from the plan; children reaped and handed to their owner */
+void supervise(struct daemon *d);
+int child_register(pid_t pid, void (*exited)(struct daemon *d, pid_t pid, int status));
+void children_reap(struct daemon *d);
+
 /* reconcile */
 int daemon_reconcile(struct daemon *d, const char *why);
 /* After events: at once, or within a second when the last reconcile failed. */
@@ -192,14 +197,14 @@ void dns_resolve_all(struct daemon *d);
 void dns_set_rdnss(struct daemon *d, const struct in6_addr *servers, size_t n);
 
 /* transix update requests */
-void updates_check(struct daemon *d);
+void updates_sync(struct daemon *d, size_t uplink, const struct plan_proc *want, const char *why_not);
 void updates_stop(struct daemon *d);
 void updates_child_exited(struct daemon *d, pid_t pid, int status);
 void updates_set_config(const char *config);
 int updates_send_sync(const struct cfg_uplink *u, const struct in6_addr *local, struct ul_err *e);
 
 /* PPPoE sessions */
-void ppp_check(struct daemon *d);
+void ppp_sync(struct daemon *d, size_t uplink, const struct plan_proc *want, const char *why_not);
 void ppp_child_exited(struct daemon *d, pid_t pid, int status);
 void ppp_stop_all(struct daemon *d);
 void ppp_carry_over(struct daemon *d, struct uplink_rt *old_rt, const struct config *old);
@@ -207,7 +212,7 @@ void ppp_carry_over(struct daemon *d, struct uplink_rt *old_rt, const struct con
 /* DHCPv6 prefix delegation */
 struct uplink_facts;
 bool pd_wanted(const struct cfg_uplink *u);
-void pd_check(struct daemon *d);
+void pd_sync(struct daemon *d, size_t uplink, const struct plan_proc *want, const char *why_not);
 void pd_fact(struct daemon *d, size_t uplink, struct uplink_facts *uf);
 void pd_stop_all(struct daemon *d);
 void pd_carry_over(struct daemon *d, struct uplink_rt *old_rt, const struct config *old);

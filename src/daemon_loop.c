@@ -156,16 +156,9 @@ static void on_signal(struct daemon *d, struct dsource *s, uint32_t events)
 			log_notice("%s: stopping", strsignal((int)si.ssi_signo));
 			d->stopping = true;
 			break;
-		case SIGCHLD: {
-			pid_t pid;
-			int status;
-
-			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-				updates_child_exited(d, pid, status);
-				ppp_child_exited(d, pid, status);
-			}
+		case SIGCHLD:
+			children_reap(d);
 			break;
-		}
 		}
 	}
 }

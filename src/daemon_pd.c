@@ -382,20 +382,6 @@ static void pd_release(struct daemon *d, size_t i, const char *why)
 	}
 }
 
-/* Why uplink i should give its prefix back, or NULL. */
-static const char *give_back(struct daemon *d, size_t i)
-{
-	const struct cfg_uplink *u = &d->cfg->uplinks[i];
-
-	if (u->disabled)
-		return "disabled";
-	if (d->rt[i].admin_down)
-		return "administratively down";
-	if (d->rt[i].inactive)
-		return "inactive";
-	return NULL;
-}
-
 static void set_why(struct daemon *d, size_t i, bool error, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Why uplink i's client is not asking; logged when it changes. */
@@ -430,50 +416,54 @@ static struct dhcp6_client *client_of(struct daemon *d, size_t i)
 	return d->rt[i].pd;
 }
 
-/* After every reconcile: start, keep or stop each uplink's client. */
-void pd_check(struct daemon *d)
+/*
+ * The client asks while the plan lists it, pauses (keeping the lease) while it is listed as
+ * paused, and gives the prefix back when it is not listed (disabled, down, inactive).
+ */
+void pd_sync(struct daemon *d, size_t i, const struct plan_proc *want, const char *why_not)
 {
-	for (size_t i = 0; d->rt && i < d->cfg->n_uplinks; i++) {
-		const struct cfg_uplink *u = &d->cfg->uplinks[i];
-		struct uplink_rt *rt = &d->rt[i];
-		const struct kv_link *l;
-		const char *why;
-		struct ul_err e = { "" };
+	const struct cfg_uplink *u = &d->cfg->uplinks[i];
+	struct uplink_rt *rt = &d->rt[i];
+	const struct kv_link *l;
+	struct ul_err e = { "" };
 
-		if (!pd_wanted(u))
-			continue;
-		why = give_back(d, i);
-		if (why) {
-			pd_release(d, i, why);
-			set_why(d, i, false, "not asking: %s", why);
-			continue;
-		}
-		if (rt->pd_releasing)
-			continue; /* wanted again while the Release is out: start over once it is done */
-		l = kview_link_by_name(&d->ap.kv, pd_dev(u));
-		if (!l || !(l->flags & IFF_UP) || !has_linklocal(&d->ap.kv, l->ifindex)) {
-			if (rt->pd_sock.fd >= 0)
-				log_info("uplink %s: DHCPv6 paused: %s is gone or down", u->name, pd_dev(u));
-			pd_close(d, rt);
-			set_why(d, i, false, "waiting for %s %s", pd_dev(u),
-				!l ? (u->type == CFG_PPPOE ? "(no session)" : "to exist") :
-				!(l->flags & IFF_UP) ? "to be up" : "to get its link-local address");
-			continue;
-		}
-		if (rt->pd_sock.fd >= 0 && rt->pd_ifindex == l->ifindex)
-			continue;
-		pd_close(d, rt);
-		if (!client_of(d, i))
-			continue;
-		if (pd_open(d, i, l->ifindex, &e)) {
-			set_why(d, i, true, "%s", e.msg);
-			continue;
-		}
-		rt->pd_why[0] = '\0';
-		log_info("uplink %s: asking for a prefix on %s", u->name, pd_dev(u));
-		dhcp6_start(rt->pd, now_ms());
-		pd_flush(d, i);
+	if (!want) {
+		pd_release(d, i, why_not);
+		set_why(d, i, false, "not asking: %s", why_not);
+		return;
 	}
+	if (want->paused) {
+		if (rt->pd_sock.fd >= 0)
+			log_info("uplink %s: DHCPv6 paused: %s", u->name, why_not);
+		pd_close(d, rt);
+		set_why(d, i, false, "paused, keeping the lease: %s", why_not);
+		return;
+	}
+	if (rt->pd_releasing)
+		return; /* wanted again while the Release is out: start over once it is done */
+	l = kview_link_by_name(&d->ap.kv, pd_dev(u));
+	if (!l || !(l->flags & IFF_UP) || !has_linklocal(&d->ap.kv, l->ifindex)) {
+		if (rt->pd_sock.fd >= 0)
+			log_info("uplink %s: DHCPv6 paused: %s is gone or down", u->name, pd_dev(u));
+		pd_close(d, rt);
+		set_why(d, i, false, "waiting for %s %s", pd_dev(u),
+			!l ? (u->type == CFG_PPPOE ? "(no session)" : "to exist") :
+			!(l->flags & IFF_UP) ? "to be up" : "to get its link-local address");
+		return;
+	}
+	if (rt->pd_sock.fd >= 0 && rt->pd_ifindex == l->ifindex)
+		return;
+	pd_close(d, rt);
+	if (!client_of(d, i))
+		return;
+	if (pd_open(d, i, l->ifindex, &e)) {
+		set_why(d, i, true, "%s", e.msg);
+		return;
+	}
+	rt->pd_why[0] = '\0';
+	log_info("uplink %s: asking for a prefix on %s", u->name, pd_dev(u));
+	dhcp6_start(rt->pd, now_ms());
+	pd_flush(d, i);
 }
 
 /* The delegated prefix as the planner's fact. */
@@ -483,7 +473,8 @@ void pd_fact(struct daemon *d, size_t i, struct uplink_facts *uf)
 
 	if (!pd_wanted(&d->cfg->uplinks[i]) || d->rt[i].pd_releasing)
 		return;
-	if (!d->rt[i].pd && (give_back(d, i) || !client_of(d, i)))
+	/* no client (and its saved lease) for an uplink whose prefix is to be given back */
+	if (!d->rt[i].pd && (!plan_runs_procs(&d->cfg->uplinks[i], uf) || !client_of(d, i)))
 		return;
 	l = dhcp6_lease(d->rt[i].pd);
 	if (!l->valid) {

@@ -265,6 +265,8 @@ static void start(struct daemon *d, size_t i)
 		return;
 	}
 	rt->ppp_pid = pid;
+	if (child_register(pid, ppp_child_exited))
+		log_err("uplink %s: out of memory: pppd's end will go unnoticed", u->name);
 	rt->ppp_started_ms = now_ms();
 	rt->ppp_starts++;
 	rt->ppp_out.fd = out[0];
@@ -276,50 +278,28 @@ static void start(struct daemon *d, size_t i)
 
 static void restart(struct daemon *d, struct dtimer *t)
 {
-	ppp_check(d);
 	(void)t;
+	supervise(d);
 }
 
-/* Should pppd run for uplink i: enabled, not administratively down, active, device present. */
-static const char *why_not(struct daemon *d, size_t i)
+/* pppd runs while the plan lists it; why_not says why it does not. */
+void ppp_sync(struct daemon *d, size_t i, const struct plan_proc *want, const char *why_not)
 {
 	const struct cfg_uplink *u = &d->cfg->uplinks[i];
 	struct uplink_rt *rt = &d->rt[i];
 
-	if (u->disabled)
-		return "disabled";
-	if (rt->admin_down)
-		return "administratively down";
-	if (rt->inactive)
-		return "inactive: the active-if condition does not hold";
-	if (!kview_link_by_name(&d->ap.kv, u->lower))
-		return u->vlan ? "its VLAN does not exist yet" : "its device does not exist";
-	return NULL;
-}
-
-void ppp_check(struct daemon *d)
-{
-	for (size_t i = 0; d->rt && i < d->cfg->n_uplinks; i++) {
-		const struct cfg_uplink *u = &d->cfg->uplinks[i];
-		struct uplink_rt *rt = &d->rt[i];
-		const char *no;
-
-		if (u->type != CFG_PPPOE)
-			continue;
-		no = why_not(d, i);
-		if (no) {
-			timer_disarm(&rt->ppp_timer);
-			if (rt->ppp_pid && !rt->ppp_stopping) {
-				log_notice("uplink %s: hanging up (%s)", u->name, no);
-				kill(rt->ppp_pid, SIGTERM);
-				rt->ppp_stopping = true;
-			}
-			strlcpy_ul(rt->ppp_reason, no, sizeof(rt->ppp_reason));
-			continue;
+	if (!want) {
+		timer_disarm(&rt->ppp_timer);
+		if (rt->ppp_pid && !rt->ppp_stopping) {
+			log_notice("uplink %s: hanging up (%s)", u->name, why_not);
+			kill(rt->ppp_pid, SIGTERM);
+			rt->ppp_stopping = true;
 		}
-		if (!rt->ppp_pid && !rt->ppp_timer.at_ms)
-			start(d, i);
+		strlcpy_ul(rt->ppp_reason, why_not, sizeof(rt->ppp_reason));
+		return;
 	}
+	if (!rt->ppp_pid && !rt->ppp_timer.at_ms)
+		start(d, i);
 }
 
 void ppp_child_exited(struct daemon *d, pid_t pid, int status)
@@ -369,12 +349,8 @@ void ppp_stop_all(struct daemon *d)
 	}
 	/* A clean hang-up (PADT) lets the access concentrator free the session at once. */
 	for (int waited = 0; any && waited < 30; waited++) {
-		pid_t pid;
-		int status;
-
 		usleep(100000);
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			ppp_child_exited(d, pid, status);
+		children_reap(d);
 		any = false;
 		for (size_t i = 0; i < d->cfg->n_uplinks; i++)
 			any |= d->rt[i].ppp_pid != 0;

@@ -294,8 +294,7 @@ int daemon_reconcile(struct daemon *d, const char *why)
 			timer_arm(d, &d->retry_timer, d->retry_backoff_ms);
 		}
 		free(was_usable);
-		pd_check(d);
-		ppp_check(d);
+		supervise(d); /* the last plan still says what runs */
 		return r;
 	}
 	d->failed_last = false;
@@ -347,9 +346,7 @@ int daemon_reconcile(struct daemon *d, const char *why)
 		}
 	}
 	free(was_usable);
-	updates_check(d);
-	pd_check(d);
-	ppp_check(d);
+	supervise(d);
 	summarize(d);
 	return 0;
 }

@@ -200,6 +200,8 @@ static void start(struct daemon *d, size_t i)
 	}
 	close(pipefd[1]);
 	rt->update_pid = pid;
+	if (child_register(pid, updates_child_exited))
+		log_err("uplink %s: out of memory: the update request's end will go unnoticed", u->name);
 	rt->update_sent = rt->update_local;
 	rt->update_msg[0] = '\0';
 	rt->update_out.fd = pipefd[0];
@@ -208,32 +210,29 @@ static void start(struct daemon *d, size_t i)
 	loop_add(d, &rt->update_out, EPOLLIN);
 }
 
-/* After a reconcile: which fixed-IPv4 tunnels have a local address not yet registered? */
-void updates_check(struct daemon *d)
+/* The update request runs for the address the plan names, until it is registered. */
+void updates_sync(struct daemon *d, size_t i, const struct plan_proc *want, const char *why_not)
 {
-	for (size_t i = 0; d->have_plan && i < d->cfg->n_uplinks; i++) {
-		const struct cfg_uplink *u = &d->cfg->uplinks[i];
-		const struct plan_uplink *pu = &d->plan.uplinks[i];
-		struct uplink_rt *rt = &d->rt[i];
+	struct uplink_rt *rt = &d->rt[i];
 
-		if (u->type != CFG_IPIP6 || !u->update_url || !pu->ready || !pu->has_local6)
-			continue;
-		if (!memcmp(&rt->update_local, &pu->local6, 16) && (rt->update_ok || rt->update_pid ||
-								     rt->update_timer.at_ms))
-			continue;
-		/*
-		 * A new address: a request still running for the old one is stopped, and its end
-		 * starts the one for the new address (its result counts for the old one only).
-		 */
-		timer_disarm(&rt->update_timer);
-		rt->update_local = pu->local6;
-		rt->update_ok = false;
-		rt->update_attempts = 0;
-		if (rt->update_pid)
-			kill(rt->update_pid, SIGTERM);
-		else
-			start(d, i);
-	}
+	(void)why_not;
+	if (!want)
+		return; /* no tunnel address yet: nothing to register; a registration keeps */
+	if (!memcmp(&rt->update_local, &want->local, 16) && (rt->update_ok || rt->update_pid ||
+							   rt->update_timer.at_ms))
+		return;
+	/*
+	 * A new address: a request still running for the old one is stopped, and its end
+	 * starts the one for the new address (its result counts for the old one only).
+	 */
+	timer_disarm(&rt->update_timer);
+	rt->update_local = want->local;
+	rt->update_ok = false;
+	rt->update_attempts = 0;
+	if (rt->update_pid)
+		kill(rt->update_pid, SIGTERM);
+	else
+		start(d, i);
 }
 
 void updates_stop(struct daemon *d)

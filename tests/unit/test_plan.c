@@ -636,6 +636,58 @@ static size_t n_addrs_on(const struct plan *p, const char *dev)
 }
 
 /* RFC 7084 WPD-5: the delegated prefix is unreachable, but for the LAN's /64 (more specific). */
+/*
+ * The plan lists exactly the processes that should run: pppd and the DHCPv6-PD client go with
+ * the operator's down; a missing device hangs pppd up but only pauses the client (the LAN keeps
+ * its prefix); the update request runs once the tunnel has its address.
+ */
+START_TEST(processes_follow_the_plan)
+{
+	const char *down[] = { "ocn6.state=admin-down", NULL };
+	struct config *cfg = load("conf/examples/pppoe-ipv4-ipv6-pd.conf");
+	const struct plan_proc *pr;
+	struct facts f;
+	struct plan p;
+	struct ul_err e;
+
+	set_facts(&f, cfg, NULL);
+	ck_assert_int_eq(plan_build(cfg, &f, &p, &e), 0);
+	ck_assert_ptr_nonnull(plan_proc_of(&p, PLAN_PROC_PPPD, "ocn4"));
+	ck_assert_ptr_nonnull(plan_proc_of(&p, PLAN_PROC_PPPD, "ocn6"));
+	pr = plan_proc_of(&p, PLAN_PROC_DHCPV6_PD, "ocn6");
+	ck_assert_ptr_nonnull(pr);
+	ck_assert(!pr->paused);
+	ck_assert_ptr_null(plan_proc_of(&p, PLAN_PROC_DHCPV6_PD, "ocn4"));
+	plan_free(&p);
+	/* the device is gone: pppd is not listed, the client is paused */
+	strcpy(f.u[cfg_find_uplink(cfg, "ocn6")->index].missing, "eth1");
+	ck_assert_int_eq(plan_build(cfg, &f, &p, &e), 0);
+	ck_assert_ptr_null(plan_proc_of(&p, PLAN_PROC_PPPD, "ocn6"));
+	pr = plan_proc_of(&p, PLAN_PROC_DHCPV6_PD, "ocn6");
+	ck_assert_ptr_nonnull(pr);
+	ck_assert(pr->paused);
+	plan_free(&p);
+	facts_free(&f);
+	/* administratively down: neither */
+	set_facts(&f, cfg, down);
+	ck_assert_int_eq(plan_build(cfg, &f, &p, &e), 0);
+	ck_assert_ptr_null(plan_proc_of(&p, PLAN_PROC_PPPD, "ocn6"));
+	ck_assert_ptr_null(plan_proc_of(&p, PLAN_PROC_DHCPV6_PD, "ocn6"));
+	ck_assert_ptr_nonnull(plan_proc_of(&p, PLAN_PROC_PPPD, "ocn4"));
+	plan_free(&p);
+	facts_free(&f);
+	cfg_free(cfg);
+	/* the update request: only for a tunnel that has its local address */
+	cfg = load("conf/examples/transix-fixed-ipv4.conf");
+	set_facts(&f, cfg, NULL);
+	ck_assert_int_eq(plan_build(cfg, &f, &p, &e), 0);
+	ck_assert_ptr_null(plan_proc_of(&p, PLAN_PROC_UPDATE, "fixed"));
+	plan_free(&p);
+	facts_free(&f);
+	cfg_free(cfg);
+}
+END_TEST
+
 START_TEST(pd_unreachable_route)
 {
 	const char *kv[] = { "ocn6.prefix=2001:db8:aa00:100::/56", "ocn6.gateway6=fe80::1", NULL };
@@ -840,6 +892,7 @@ static Suite *plan_suite(void)
 	tcase_add_test(tc, mape_ipv4_not_local);
 	tcase_add_test(tc, ipip6_local_uses_token);
 	tcase_add_test(tc, pd_gives_lan_its_subnet);
+	tcase_add_test(tc, processes_follow_the_plan);
 	tcase_add_test(tc, pd_unreachable_route);
 	tcase_add_test(tc, pd_refuses_unusable_prefix);
 	tcase_add_test(tc, pd_error_is_the_reason);
