@@ -73,7 +73,7 @@ $(B)/%.o: %.c
 $(B)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CPPFLAGS) $(CHECK_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Isrc $(CHECK_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libuplink.a: $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -88,6 +88,9 @@ $(B)/uplinkctl: $(UPLINKCTL_OBJ) $(B)/libuplink.a
 $(B)/uplinkd: $(UPLINKD_OBJ) $(B)/libuplink.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
+
+# test_loop runs the daemon's real event loop.
+$(B)/tests/test_loop: $(B)/src/daemon_loop.o $(B)/src/log.o
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(TEST_COMMON_OBJ) $(B)/libuplink.a
 	@$(if $(Q),echo "  LD      $@")
