@@ -36,7 +36,7 @@ static void check_result(const struct mape_rule *rule, const struct ip_prefix *e
 {
 	unsigned n = rule->ipv6.len, r = rule->ipv4.len, o = rule->ea_len;
 	unsigned a = rule->psid_offset, p = 32 - r, q = o > p ? o - p : 0;
-	unsigned keep, v4_at, total = 0, prev_hi = 0;
+	unsigned keep, v4_at, total = 0, prev_hi = 0, zero;
 	struct ip_prefix eu = *eu_in, v4;
 	uint64_t ea, suffix;
 	uint16_t lo, hi;
@@ -73,19 +73,19 @@ static void check_result(const struct mape_rule *rule, const struct ip_prefix *e
 		ensure(res->port_sets == (a ? (1u << a) - 1 : 1));
 		ensure(res->ports_per_set == 1u << (16 - a - q));
 	}
-	ensure(mape_port_count(res) == res->port_sets * res->ports_per_set);
-	ensure(mape_port_count(res) <= 65536);
+	/* port 0 is in no set: the one set that would start with it starts at 1 */
+	zero = !q || (!a && res->psid == 0);
+	ensure(mape_port_count(res) == res->port_sets * res->ports_per_set - zero);
+	ensure(mape_port_count(res) <= 65535);
 	for (unsigned i = 0; i < res->port_sets; i++) {
 		mape_port_range(res, i, &lo, &hi);
-		ensure(lo <= hi);
-		ensure(hi - lo + 1u == res->ports_per_set);
+		ensure(lo > 0 && lo <= hi);
+		ensure(hi - lo + 1u == res->ports_per_set - (zero && i == 0));
 		ensure(i == 0 || lo > prev_hi);
 		if (!q)
-			ensure(lo == 0 && hi == 65535);
+			ensure(lo == 1 && hi == 65535);
 		else if (a)
 			ensure(lo >= 1u << (16 - a));
-		else
-			ensure(lo > 0 || res->psid == 0);
 		ensure(mape_port_in_sets(res, lo) && mape_port_in_sets(res, hi));
 		if (q && lo > 0)
 			ensure(!mape_port_in_sets(res, (uint16_t)(lo - 1)));
