@@ -99,6 +99,7 @@ struct uplink_rt {
 	struct dtimer ppp_timer;
 	char ppp_reason[200];         /* why the last session ended, or why none runs */
 	char ppp_last_line[200];
+	char ppp_echo_lost[200];      /* pppd's "No response to N echo-requests" of this session */
 	/* DHCPv6 prefix delegation (daemon_pd.c) */
 	struct dhcp6_client *pd;
 	struct dsource pd_sock;       /* fd -1: not asking (no interface, or given back) */

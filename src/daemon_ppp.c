@@ -100,6 +100,9 @@ static void on_output(struct daemon *d, struct dsource *s, uint32_t events)
 	for (char *line = strtok(buf, "\r\n"); line; line = strtok(NULL, "\r\n")) {
 		str_sanitize(rt->ppp_last_line, sizeof(rt->ppp_last_line), line, strlen(line));
 		log_info("uplink %s: pppd: %s", d->cfg->uplinks[i].name, rt->ppp_last_line);
+		/* pppd then exits as for a hang-up: keep why */
+		if (!strncmp(rt->ppp_last_line, "No response to ", 15) && strstr(rt->ppp_last_line, "echo-requests"))
+			strcpy(rt->ppp_echo_lost, rt->ppp_last_line);
 	}
 }
 
@@ -316,8 +319,15 @@ void ppp_child_exited(struct daemon *d, pid_t pid, int status)
 		close_output(d, rt);
 		code = WIFEXITED(status) ? WEXITSTATUS(status) : 5;
 		lasted = now_ms() - rt->ppp_started_ms;
-		snprintf(rt->ppp_reason, sizeof(rt->ppp_reason), "%s%s%.120s%s", exit_reason(code),
-			 rt->ppp_last_line[0] ? " (" : "", rt->ppp_last_line, rt->ppp_last_line[0] ? ")" : "");
+		if (rt->ppp_echo_lost[0])
+			snprintf(rt->ppp_reason, sizeof(rt->ppp_reason),
+				 "the access concentrator stopped answering LCP echo requests (%.120s)",
+				 rt->ppp_echo_lost);
+		else
+			snprintf(rt->ppp_reason, sizeof(rt->ppp_reason), "%s%s%.120s%s", exit_reason(code),
+				 rt->ppp_last_line[0] ? " (" : "", rt->ppp_last_line,
+				 rt->ppp_last_line[0] ? ")" : "");
+		rt->ppp_echo_lost[0] = '\0';
 		if (rt->ppp_stopping) {
 			rt->ppp_stopping = false;
 			log_notice("uplink %s: session ended (%s)", u->name, rt->ppp_reason);
